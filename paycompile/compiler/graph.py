@@ -1,0 +1,227 @@
+"""The intermediate resource graph: one typed node per cloud resource, shared by all backends.
+
+Node properties are backend-neutral values: plain data, `Ref` (an attribute of another
+node), `Pseudo` (region, account, partition), `Concat` (a string built from parts) and
+`Json` (a structure serialised to a JSON string once its references are known).
+A backend maps each `Kind` to its own resource type and each of these values to its own
+expression language; nothing else crosses the boundary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class Kind(StrEnum):
+    VPC = "Vpc"
+    SUBNET = "Subnet"
+    INTERNET_GATEWAY = "InternetGateway"
+    ELASTIC_IP = "ElasticIp"
+    NAT_GATEWAY = "NatGateway"
+    ROUTE_TABLE = "RouteTable"
+    FLOW_LOG = "FlowLog"
+    KMS_KEY = "KmsKey"
+    LOG_GROUP = "LogGroup"
+    IAM_ROLE = "IamRole"
+    SECURITY_GROUP = "SecurityGroup"
+    SECURITY_GROUP_INGRESS = "SecurityGroupIngress"
+    BUCKET = "Bucket"
+    BUCKET_POLICY = "BucketPolicy"
+    LOAD_BALANCER = "LoadBalancer"
+    TARGET_GROUP = "TargetGroup"
+    LISTENER = "Listener"
+    LISTENER_RULE = "ListenerRule"
+    ECS_CLUSTER = "EcsCluster"
+    TASK_DEFINITION = "TaskDefinition"
+    ECS_SERVICE = "EcsService"
+    DB_SUBNET_GROUP = "DbSubnetGroup"
+    DB_CLUSTER_PARAMETER_GROUP = "DbClusterParameterGroup"
+    DB_CLUSTER = "DbCluster"
+    DB_INSTANCE = "DbInstance"
+    SECRET = "Secret"
+    SECRET_ATTACHMENT = "SecretAttachment"
+    SECRET_ROTATION = "SecretRotation"
+    SNS_TOPIC = "SnsTopic"
+    SNS_SUBSCRIPTION = "SnsSubscription"
+    ALARM = "Alarm"
+    DASHBOARD = "Dashboard"
+    BACKUP_VAULT = "BackupVault"
+    BACKUP_PLAN = "BackupPlan"
+    BACKUP_SELECTION = "BackupSelection"
+    STATE_MACHINE = "StateMachine"
+    SSM_PARAMETER = "SsmParameter"
+
+
+# Kinds whose AWS resource accepts tags: each must carry the governance tags (PAY-GOV-001).
+TAGGABLE = frozenset(Kind) - {
+    Kind.BUCKET_POLICY,
+    Kind.SECURITY_GROUP_INGRESS,
+    Kind.LISTENER,
+    Kind.LISTENER_RULE,
+    Kind.SECRET_ATTACHMENT,
+    Kind.SECRET_ROTATION,
+    Kind.SNS_SUBSCRIPTION,
+    Kind.DASHBOARD,
+    Kind.BACKUP_SELECTION,
+}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An attribute of another node: `id`, `arn`, `name` or a kind-specific one."""
+
+    target: str
+    attribute: str = "id"
+
+
+@dataclass(frozen=True)
+class Pseudo:
+    """A value known only where the stack is deployed."""
+
+    name: Literal["region", "account_id", "partition", "url_suffix"]
+
+
+@dataclass(frozen=True)
+class Concat:
+    """A string joined from literal strings, Refs and Pseudos."""
+
+    parts: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Json:
+    """A structure, possibly holding Refs, to be serialised to a JSON string."""
+
+    value: Any
+
+
+Deletion = Literal["delete", "retain", "snapshot"]
+
+
+@dataclass
+class Node:
+    kind: Kind
+    logical_id: str
+    name: str
+    props: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
+    # What happens to the resource when the stack is deleted or the resource replaced.
+    deletion: Deletion = "delete"
+    # Checks an outside scanner would raise that this node's design answers: id -> reason.
+    waivers: dict[str, str] = field(default_factory=dict)
+    # Nodes that must exist first although no property refers to them.
+    depends_on: tuple[str, ...] = ()
+
+    def references(self) -> list[Ref]:
+        return list(_refs_in(self.props))
+
+
+@dataclass(frozen=True)
+class Output:
+    """A stack output, exported as `<platform>-<environment>-<name>`."""
+
+    name: str
+    value: Any
+    description: str
+    export: str
+
+
+@dataclass
+class Graph:
+    platform: str
+    environment: str
+    region: str
+    lifecycle: Literal["ephemeral", "retained"]
+    nodes: dict[str, Node] = field(default_factory=dict)
+    outputs: list[Output] = field(default_factory=list)
+
+    def add(self, node: Node) -> Node:
+        if node.logical_id in self.nodes:
+            raise ValueError(f"duplicate logical id {node.logical_id}")
+        self.nodes[node.logical_id] = node
+        return node
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes.values())
+
+    def __getitem__(self, logical_id: str) -> Node:
+        return self.nodes[logical_id]
+
+    def of_kind(self, kind: Kind) -> list[Node]:
+        return [node for node in self if node.kind is kind]
+
+    def resolve(self, value: Any) -> Node:
+        """The node a Ref points at."""
+        assert isinstance(value, Ref), f"expected a Ref, got {value!r}"
+        return self.nodes[value.target]
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(from, to, attribute) for every reference, in node order."""
+        return [
+            (node.logical_id, ref.target, ref.attribute)
+            for node in self
+            for ref in dict.fromkeys(node.references())
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "environment": self.environment,
+            "region": self.region,
+            "lifecycle": self.lifecycle,
+            "nodes": [
+                {
+                    "logical_id": node.logical_id,
+                    "kind": str(node.kind),
+                    "name": node.name,
+                    "deletion": node.deletion,
+                    "tags": node.tags,
+                    "props": _plain(node.props),
+                }
+                for node in self
+            ],
+            "outputs": [
+                {"name": o.name, "value": _plain(o.value), "export": o.export, "description": o.description}
+                for o in self.outputs
+            ],
+        }
+
+
+def _refs_in(value: Any) -> Iterator[Ref]:
+    if isinstance(value, Ref):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _refs_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _refs_in(item)
+    elif isinstance(value, Concat):
+        yield from _refs_in(value.parts)
+    elif isinstance(value, Json):
+        yield from _refs_in(value.value)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready rendering of node values, for `paycompile graph --format json`."""
+    if isinstance(value, Ref):
+        return {"ref": value.target, "attribute": value.attribute}
+    if isinstance(value, Pseudo):
+        return {"pseudo": value.name}
+    if isinstance(value, Concat):
+        return {"concat": [_plain(part) for part in value.parts]}
+    if isinstance(value, Json):
+        return {"json": _plain(value.value)}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def render_json(graph: Graph) -> str:
+    return json.dumps(graph.to_dict(), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,363 @@
+"""Read `platform.yaml` safely, keep every value's position, apply overrides, validate.
+
+YAML is composed (never constructed) with PyYAML's safe loader, then turned into plain
+dicts and lists that remember where each key and value came from, so that every error,
+from the parser or from the model, can be reported as `file:line:col: key.path: message`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from paycompile.errors import SpecError, SpecIssue
+from paycompile.spec.model import PlatformSpec
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 20_000
+NOT_OVERRIDABLE = ("version", "name", "environment", "overrides")
+
+Mark = tuple[int, int]  # 1-based line and column
+Loc = tuple[int | str, ...]
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+class PosDict(dict[str, Any]):
+    """A mapping that remembers where it, each key and each value started."""
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__()
+        self.mark = mark
+        self.key_marks: dict[str, Mark] = {}
+        self.value_marks: dict[str, Mark] = {}
+
+
+class PosList(list[Any]):
+    """A sequence that remembers where it and each item started."""
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__()
+        self.mark = mark
+        self.item_marks: list[Mark] = []
+
+
+def load_spec(path: str | Path, environment: str | None = None) -> PlatformSpec:
+    """Load, merge and validate a spec file; raise SpecError with located issues."""
+    source = Path(path)
+    name = str(path)
+    try:
+        if source.stat().st_size > MAX_BYTES:
+            raise SpecError([SpecIssue(name, 1, 1, "", f"file is larger than {MAX_BYTES // 1024} KiB")])
+        with source.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise SpecError([SpecIssue(name, 1, 1, "", "is a directory, not a spec file")]) from None
+    except OSError as exc:
+        raise SpecError([SpecIssue(name, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    return load_spec_text(data, name, environment)
+
+
+def load_spec_text(text: str | bytes, filename: str = "<string>", environment: str | None = None) -> PlatformSpec:
+    """Validate spec text for one environment (the spec's own unless `environment` is given).
+
+    Every environment named under `overrides` is validated too, so a mistake in
+    `overrides.prod` is caught while building `dev`.
+    """
+    document = parse_document(text, filename)
+    own = document.get("environment")
+    targets = [environment or (own if isinstance(own, str) else None)]
+    overrides = document.get("overrides")
+    if isinstance(overrides, Mapping):
+        targets += [env for env in overrides if env not in targets]
+    issues: list[SpecIssue] = []
+    specs: list[PlatformSpec] = []
+    for target in targets:
+        try:
+            merged = merge_environment(document, target, filename)
+            specs.append(PlatformSpec.model_validate(merged))
+        except SpecError as exc:
+            issues += exc.issues
+        except ValidationError as exc:
+            found = [_issue(filename, merged, error) for error in exc.errors(include_url=False)]
+            issues += [_in_override(issue, document, target) for issue in found]
+    if issues:
+        raise SpecError(issues)
+    return specs[0]
+
+
+def parse_document(text: str | bytes, filename: str) -> PosDict:
+    """Parse YAML text into a PosDict; refuse what a spec never needs (tags, huge or deep input)."""
+    if isinstance(text, bytes):
+        text = _decode(text, filename)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise SpecError([SpecIssue(filename, 1, 1, "", f"file is larger than {MAX_BYTES // 1024} KiB")])
+    if not text.strip():
+        raise SpecError([SpecIssue(filename, 1, 1, "", "the spec is empty")])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:
+        line, column = _position(text, exc.position)
+        raise SpecError([SpecIssue(filename, line, column, "", f"invalid character {_char(exc.character)}: {exc.reason}")]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        raise SpecError([SpecIssue(filename, line, column, "", f"invalid YAML: {problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([SpecIssue(filename, 1, 1, "", f"invalid YAML: {' '.join(str(exc).split())}")]) from None
+    except RecursionError:
+        raise SpecError([SpecIssue(filename, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]) from None
+    if root is None:
+        raise SpecError([SpecIssue(filename, 1, 1, "", "the spec is empty")])
+    document = _Converter(filename).convert(root, (), 0)
+    if not isinstance(document, PosDict):
+        line, column = _mark(root)
+        raise SpecError([SpecIssue(filename, line, column, "", "the top level must be a mapping of keys")])
+    return document
+
+
+def merge_environment(document: PosDict, environment: str | None, filename: str) -> PosDict:
+    """The document as it stands in `environment`: `overrides.<environment>` deep-merged in."""
+    merged = _copy(document)
+    if environment is None:
+        return merged
+    if "environment" in merged:
+        merged["environment"] = environment
+    else:
+        _set(merged, "environment", environment, merged.mark, merged.mark)
+    overrides = document.get("overrides")
+    override = overrides.get(environment) if isinstance(overrides, PosDict) else None
+    if override is None:
+        return merged
+    if not isinstance(override, PosDict):
+        line, column = overrides.value_marks[environment]  # type: ignore[union-attr]
+        raise SpecError([SpecIssue(filename, line, column, f"overrides.{environment}", "must be a mapping")])
+    for key in NOT_OVERRIDABLE:
+        if key in override:
+            line, column = override.key_marks[key]
+            raise SpecError([SpecIssue(filename, line, column, f"overrides.{environment}.{key}", "cannot be overridden")])
+    return _merge(merged, override)
+
+
+def _merge(base: PosDict, override: PosDict) -> PosDict:
+    result = _copy(base)
+    for key, value in override.items():
+        current = result.get(key)
+        if isinstance(current, PosDict) and isinstance(value, PosDict):
+            merged: Any = _merge(current, value)
+        elif key == "services" and isinstance(current, PosList) and isinstance(value, PosList):
+            merged = _merge_by_name(current, value)
+        else:
+            merged = value
+        _set(result, key, merged, override.key_marks[key], override.value_marks[key])
+    return result
+
+
+def _merge_by_name(base: PosList, override: PosList) -> PosList:
+    """Services merge by `name`: a named service is updated, a new name is appended."""
+    result = PosList(base.mark)
+    by_name = {item.get("name"): index for index, item in enumerate(base) if isinstance(item, PosDict)}
+    items, marks = list(base), list(base.item_marks)
+    for item, mark in zip(override, override.item_marks, strict=True):
+        index = by_name.get(item.get("name")) if isinstance(item, PosDict) else None
+        if index is None:
+            items.append(item)
+            marks.append(mark)
+        else:
+            items[index] = _merge(items[index], item)
+    result.extend(items)
+    result.item_marks = marks
+    return result
+
+
+def _copy(source: PosDict) -> PosDict:
+    copy = PosDict(source.mark)
+    for key, value in source.items():
+        _set(copy, key, value, source.key_marks[key], source.value_marks[key])
+    return copy
+
+
+def _set(target: PosDict, key: str, value: Any, key_mark: Mark, value_mark: Mark) -> None:
+    target[key] = value
+    target.key_marks[key] = key_mark
+    target.value_marks[key] = value_mark
+
+
+class _Converter:
+    """Composed YAML nodes -> PosDict/PosList/scalars, with limits on size and shape."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.nodes = 0
+        self.constructor = yaml.SafeLoader("")
+
+    def fail(self, node: yaml.Node, path: Loc, message: str) -> SpecError:
+        line, column = _mark(node)
+        return SpecError([SpecIssue(self.filename, line, column, _path(path), message)])
+
+    def convert(self, node: yaml.Node, path: Loc, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.fail(node, path, f"document expands to more than {MAX_NODES} values (alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self.fail(node, path, f"YAML tag {node.tag!r} is not allowed in a spec")
+            result = PosList(_mark(node))
+            for index, item in enumerate(node.value):
+                result.append(self.convert(item, (*path, index), depth + 1))
+                result.item_marks.append(_mark(item))
+            return result
+        return self.scalar(node, path)
+
+    def mapping(self, node: yaml.MappingNode, path: Loc, depth: int) -> PosDict:
+        if node.tag != "tag:yaml.org,2002:map":
+            raise self.fail(node, path, f"YAML tag {node.tag!r} is not allowed in a spec")
+        result = PosDict(_mark(node))
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self.fail(key_node, path, "YAML merge keys (<<) are not supported; write the keys out")
+            key = self.scalar(key_node, path)
+            if not isinstance(key, str) or not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, path, f"keys must be strings; quote {key_node.value!r}")
+            if key in result:
+                line, _ = result.key_marks[key]
+                raise self.fail(key_node, (*path, key), f"duplicate key {key!r} (first at line {line})")
+            value = self.convert(value_node, (*path, key), depth + 1)
+            _set(result, key, value, _mark(key_node), _mark(value_node))
+        return result
+
+    def scalar(self, node: yaml.Node, path: Loc) -> Any:
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in _SCALAR_TAGS:
+            raise self.fail(node, path, f"YAML tag {node.tag!r} is not allowed in a spec")
+        if node.tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
+            return node.value
+        return self.constructor.construct_object(node)
+
+
+def _decode(data: bytes, filename: str) -> str:
+    if b"\x00" in data:
+        raise SpecError([SpecIssue(filename, 1, 1, "", "binary file (NUL bytes); a spec is UTF-8 YAML text")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        head = data[: exc.start]
+        line = head.count(b"\n") + 1
+        column = exc.start - (head.rfind(b"\n") + 1) + 1
+        raise SpecError([SpecIssue(filename, line, column, "", "not UTF-8 text")]) from None
+
+
+def _char(character: int | str) -> str:
+    code = character if isinstance(character, int) else ord(character)
+    return f"U+{code:04X}"
+
+
+def _position(text: str, offset: int) -> Mark:
+    head = text[:offset]
+    return head.count("\n") + 1, offset - (head.rfind("\n") + 1) + 1
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _in_override(issue: SpecIssue, document: PosDict, environment: str | None) -> SpecIssue:
+    """Name the override an issue comes from when its position lies inside `overrides.<env>`."""
+    overrides = document.get("overrides")
+    if not isinstance(overrides, PosDict) or environment not in overrides:
+        return issue
+    start = overrides.value_marks[environment]
+    later = [mark for mark in overrides.key_marks.values() if mark > start]
+    if (issue.line, issue.column) >= start and all((issue.line, issue.column) < mark for mark in later):
+        return replace(issue, path=f"overrides.{environment}.{issue.path}")
+    return issue
+
+
+def _issue(filename: str, document: PosDict, error: Any) -> SpecIssue:
+    loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
+    line, column = _locate(document, loc, key=error["type"] == "extra_forbidden")
+    return SpecIssue(filename, line, column, _path(loc), _message(error, loc))
+
+
+def _locate(document: PosDict, loc: Loc, key: bool) -> Mark:
+    """The position of the deepest part of `loc` the document has."""
+    node: Any = document
+    mark = document.mark
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(node, PosDict) and part in node:
+            mark = node.key_marks[part] if key and last else node.value_marks[part]  # type: ignore[index]
+        elif isinstance(node, PosList) and isinstance(part, int) and 0 <= part < len(node):
+            mark = node.item_marks[part]
+        else:
+            break
+        node = node[part]
+    return mark
+
+
+def _message(error: Any, loc: Loc) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        allowed = _fields_at(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return f"unknown key{suggestion}; allowed: {', '.join(allowed)}"
+    message: str = error["msg"]
+    if kind.startswith(("value_error", "assertion_error")):
+        message = message.split(", ", 1)[-1]
+    value = error.get("input")
+    if kind not in ("policy", "services", "fargate", "version", "region") and isinstance(value, str | int | float | bool):
+        message += f", got {value!r}"
+    return message[0].lower() + message[1:] if message[:2].istitle() else message
+
+
+def _fields_at(loc: Loc) -> list[str]:
+    """The keys the model allows at `loc` (for "did you mean")."""
+    model: Any = PlatformSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return []
+        model = _model_in(model.model_fields[part].annotation)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, typing.Union, types.UnionType, typing.Annotated):
+        for argument in typing.get_args(annotation):
+            found = _model_in(argument)
+            if found is not None:
+                return found
+    return None
