@@ -1,0 +1,61 @@
+"""paycompile: one declarative platform.yaml -> a complete, compliant AWS payment platform.
+
+The library API, in pipeline order::
+
+    spec = paycompile.load_spec("platform.yaml", environment="prod")
+    graph = paycompile.compile_spec(spec)             # raises RuleViolation if an invariant fails
+    text = paycompile.render(graph, backend="cfn")    # the CloudFormation template
+    for rule in paycompile.list_rules(): ...
+
+Backends are imported only when asked for: `import paycompile` never loads Pulumi.
+"""
+
+from __future__ import annotations
+
+from paycompile.backends import BACKENDS, get_backend
+from paycompile.compiler.compile import build_graph
+from paycompile.compiler.graph import Graph, Kind, Node
+from paycompile.compiler.rules import RULES, Rule, violations
+from paycompile.errors import BackendError, PaycompileError, RuleViolation, SpecError, SpecIssue
+from paycompile.spec import PlatformSpec, load_spec, load_spec_text
+
+__version__ = "0.1.0"
+
+
+def compile_spec(spec: PlatformSpec) -> Graph:
+    """The resource graph of `spec`; raises RuleViolation if any invariant fails on it."""
+    graph = build_graph(spec)
+    failures = violations(graph)
+    if failures:
+        raise RuleViolation(failures)
+    return graph
+
+
+def render(graph: Graph, backend: str = "cfn", output_format: str | None = None) -> str:
+    """The backend's artifact for `graph` (a template, a plan) as text."""
+    chosen = get_backend(backend)
+    return chosen.render(graph, output_format or chosen.formats[0])
+
+
+def list_rules() -> list[Rule]:
+    return list(RULES.values())
+
+
+__all__ = [
+    "BACKENDS",
+    "BackendError",
+    "Graph",
+    "Kind",
+    "Node",
+    "PaycompileError",
+    "PlatformSpec",
+    "Rule",
+    "RuleViolation",
+    "SpecError",
+    "SpecIssue",
+    "compile_spec",
+    "list_rules",
+    "load_spec",
+    "load_spec_text",
+    "render",
+]

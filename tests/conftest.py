@@ -1,0 +1,25 @@
+"""Shared fixtures and the hypothesis profiles that size property runs (not what they check)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_SPEC = ROOT / "examples" / "platform.yaml"
+
+# `ci` (the default under `make test`) and `dev` differ only in how many examples run.
+settings.register_profile(
+    "ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def reference_spec_path() -> Path:
+    return REFERENCE_SPEC
