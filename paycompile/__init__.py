@@ -43,6 +43,8 @@ def list_rules() -> list[Rule]:
 
 __all__ = [
     "BACKENDS",
+    "build_graph",
+    "get_backend",
     "BackendError",
     "Graph",
     "Kind",

@@ -117,11 +117,14 @@ def _dashboard(builder: Builder, traffic: Traffic, data: Data, cluster: Node) ->
 def _backup(builder: Builder, data: Data, data_key: Node) -> None:
     spec = builder.spec.backup
     # A vault holding recovery points cannot be deleted, so it outlives even an ephemeral stack.
-    vault = builder.add(Kind.BACKUP_VAULT, ("backup", "vault"), {"kms_key": ref(data_key, "arn")}, deletion="retain")
+    vault = builder.add(
+        Kind.BACKUP_VAULT, ("backup", "vault"), {"kms_key": ref(data_key, "arn")}, name=builder.name("vault"), deletion="retain"
+    )
     plan = builder.add(
         Kind.BACKUP_PLAN,
         ("backup", "plan"),
-        {"rules": [{"name": "daily", "schedule": spec.schedule, "retention_days": spec.retention_days, "vault": ref(vault, "name")}]},
+        name=builder.name("backup"),
+        props={"rules": [{"name": "daily", "schedule": spec.schedule, "retention_days": spec.retention_days, "vault": ref(vault, "name")}]},
     )
     backup_role = role(
         builder, ("backup", "role"), "backup.amazonaws.com", [],
@@ -130,7 +133,8 @@ def _backup(builder: Builder, data: Data, data_key: Node) -> None:
     builder.add(
         Kind.BACKUP_SELECTION,
         ("backup", "selection"),
-        {"plan": ref(plan), "role": ref(backup_role, "arn"), "resources": [ref(data.cluster, "arn")]},
+        name=builder.name("backup-db"),
+        props={"plan": ref(plan), "role": ref(backup_role, "arn"), "resources": [ref(data.cluster, "arn")]},
     )
 
 

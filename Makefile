@@ -1,0 +1,38 @@
+# The habits: `make demo`, `make test`, `make lint`, `make bench`. Each sets itself up from nothing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT := out
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,pulumi]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/paycompile validate examples/platform.yaml
+	$(VENV)/bin/paycompile build examples/platform.yaml --backend cfn -o $(OUT)/payment-dev.template.json
+	$(VENV)/bin/paycompile build examples/platform.yaml --backend cfn --env prod -o $(OUT)/payment-prod.template.json
+	$(VENV)/bin/cfn-lint $(OUT)/payment-dev.template.json $(OUT)/payment-prod.template.json && echo "cfn-lint: 0 errors, 0 warnings"
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check paycompile tests benchmarks
+	$(VENV)/bin/ruff format --check paycompile tests benchmarks
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format paycompile tests benchmarks
+	$(VENV)/bin/ruff check --fix paycompile tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis .mypy_cache .ruff_cache
