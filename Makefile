@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT := out
+# checkov pins libraries that clash with ours, so it gets a virtualenv of its own.
+CHECKOV := .tools/checkov/bin/checkov
+CHECKOV_VERSION := 3.3.30
 
 .PHONY: demo test lint format bench clean
 
@@ -18,6 +21,14 @@ demo: $(STAMP)
 	$(VENV)/bin/paycompile build examples/platform.yaml --backend cfn -o $(OUT)/payment-dev.template.json
 	$(VENV)/bin/paycompile build examples/platform.yaml --backend cfn --env prod -o $(OUT)/payment-prod.template.json
 	$(VENV)/bin/cfn-lint $(OUT)/payment-dev.template.json $(OUT)/payment-prod.template.json && echo "cfn-lint: 0 errors, 0 warnings"
+
+$(CHECKOV):
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/python -m pip install --quiet --upgrade pip
+	.tools/checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+
+# tests/test_checkov.py runs this binary; a missing one fails the suite rather than skipping.
+test: $(CHECKOV)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q

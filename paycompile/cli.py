@@ -146,7 +146,7 @@ def _rules(args: argparse.Namespace) -> int:
 def _graph(args: argparse.Namespace) -> int:
     from paycompile.compiler.compile import build_graph
 
-    sys.stdout.write(graph_report(build_graph(_load(args)), args.format))
+    write_output("-", graph_report(build_graph(_load(args)), args.format))
     return 0
 
 

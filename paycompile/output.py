@@ -1,4 +1,8 @@
-"""Atomic, all-or-nothing output: a failed command never leaves a half-written file."""
+"""Atomic, all-or-nothing output: a failed command never leaves a half-written file.
+
+Every artifact is scanned for literal secrets first (paycompile.scan): a template or plan that
+would carry a password is refused before a single byte is written.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,46 @@ import tempfile
 from pathlib import Path
 
 from paycompile.errors import BackendError
+from paycompile.scan import find_secrets
 
 
 def write_output(destination: str, text: str) -> None:
     """Write `text` to `destination` ("-" is stdout), replacing any earlier file in one step."""
+    refuse_secrets(destination, text)
     if destination == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     path = Path(destination)
-    temporary = None
+    temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except OSError as exc:
-        if temporary:
+        temporary = None  # it is the output now
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise BackendError(f"cannot write {destination}: {reason}") from None
+    finally:
+        # Whatever went wrong (even Ctrl-C), no half-written temp file is left behind.
+        if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
-        raise BackendError(f"cannot write {destination}: {exc.strerror or exc}") from None
+
+
+def refuse_secrets(destination: str, text: str) -> None:
+    """Raise BackendError (exit 3) if `text` holds a literal secret; the message never shows it."""
+    findings = find_secrets(text)
+    if findings:
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        where = "stdout" if destination == "-" else destination
+        raise BackendError(
+            f"refusing to write {where}: the artifact contains what looks like a secret: "
+            f"{findings[0]}{more}; keep secrets in Secrets Manager"
+        )

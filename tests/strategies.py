@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from paycompile.spec import policy
 
 PLATFORM_NAME = st.from_regex(r"\A[a-z][a-z0-9-]{1,20}\Z", fullmatch=True)
-ENVIRONMENT = st.from_regex(r"\A[a-z][a-z0-9-]{0,15}\Z", fullmatch=True)
+# The contract's pattern less a trailing hyphen (see docs/spec.md).
+ENVIRONMENT = st.from_regex(r"\A[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?\Z", fullmatch=True)
 SERVICE_NAME = st.from_regex(r"\A[a-z][a-z0-9]{0,11}\Z", fullmatch=True)
 TAG_TEXT = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9 _.:/=+@-]{0,30}\Z", fullmatch=True)
 FARGATE_PAIRS = [(cpu, memory) for cpu, memories in policy.FARGATE_SIZES.items() for memory in memories]
@@ -96,7 +97,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             "engine_version": draw(st.sampled_from([policy.DEFAULT_AURORA_MYSQL_VERSION, "8.0.mysql_aurora.3.08.2"])),
             "database_name": draw(st.from_regex(r"\A[a-z][a-z0-9_]{0,15}\Z", fullmatch=True)),
             "min_capacity": min_capacity,
-            "max_capacity": draw(st.sampled_from([c for c in CAPACITIES if c >= min_capacity])),
+            "max_capacity": draw(st.sampled_from([c for c in CAPACITIES if c >= max(min_capacity, 1)])),
             "secret_rotation_days": draw(st.integers(1, 30)),
         },
         "monitoring": {

@@ -558,6 +558,8 @@ def _db_instance(node: Node, t: Translator) -> list[AWSObject]:
             EnablePerformanceInsights=True,
             PerformanceInsightsKMSKeyId=t(props["performance_insights_kms_key"]),
             AutoMinorVersionUpgrade=props["auto_minor_version_upgrade"],
+            MonitoringInterval=props["monitoring_interval"],
+            MonitoringRoleArn=t(props["monitoring_role"]),
             Tags=_tags(node),
         )
     ]
@@ -792,9 +794,10 @@ class CloudFormationBackend:
     def render(self, graph: Graph, output_format: str) -> str:
         template = build_template(graph)
         if output_format == "yaml":
-            text: str = template.to_yaml(clean_up=True)
-            return text if text.endswith("\n") else text + "\n"
-        return template.to_json(indent=2, sort_keys=True) + "\n"
+            yaml_text: str = template.to_yaml(clean_up=True)
+            return yaml_text if yaml_text.endswith("\n") else yaml_text + "\n"
+        json_text: str = template.to_json(indent=2, sort_keys=True)
+        return json_text + "\n"
 
 
 BACKEND = CloudFormationBackend()

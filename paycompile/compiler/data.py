@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from paycompile.compiler.builder import Builder, ref
 from paycompile.compiler.graph import Kind, Node
 from paycompile.compiler.network import Network
-from paycompile.compiler.security import log_group_node
+from paycompile.compiler.security import log_group_node, role
 from paycompile.compiler.traffic import DB_PORT, Traffic
 
 MASTER_USERNAME = "dbadmin"
 LOG_EXPORTS = ("audit", "error", "slowquery")
 INSTANCES = 2  # a writer and a reader in another zone
+# Enhanced monitoring: OS metrics every 60 s (PCI DSS 10.2, 10.7), published by RDS's own role.
+MONITORING_INTERVAL_SECONDS = 60
+MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,13 @@ def add_data(builder: Builder, network: Network, traffic: Traffic, data_key: Nod
         depends_on=tuple(group.logical_id for group in log_groups),
         waivers={} if retained else {"CKV_AWS_139": "ephemeral lifecycle: the stack must delete cleanly"},
     )
+    monitoring_role = role(
+        builder,
+        ("db", "monitoring", "role"),
+        "monitoring.rds.amazonaws.com",
+        [],
+        managed_policies=(MONITORING_POLICY,),
+    )
     for index in range(INSTANCES):
         builder.add(
             Kind.DB_INSTANCE,
@@ -99,6 +109,8 @@ def add_data(builder: Builder, network: Network, traffic: Traffic, data_key: Nod
                 "publicly_accessible": False,
                 "performance_insights_kms_key": ref(data_key, "arn"),
                 "auto_minor_version_upgrade": True,
+                "monitoring_interval": MONITORING_INTERVAL_SECONDS,
+                "monitoring_role": ref(monitoring_role, "arn"),
             },
         )
     attachment = builder.add(

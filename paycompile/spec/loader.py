@@ -8,9 +8,10 @@ from the parser or from the model, can be reported as `file:line:col: key.path: 
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from paycompile.errors import SpecError, SpecIssue
-from paycompile.spec.model import PlatformSpec
+from paycompile.scan import secret_shape
+from paycompile.spec.model import ENVIRONMENT_NAME, PlatformSpec
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -29,6 +31,10 @@ NOT_OVERRIDABLE = ("version", "name", "environment", "overrides")
 Mark = tuple[int, int]  # 1-based line and column
 Loc = tuple[int | str, ...]
 
+MAX_NUMBER_CHARS = 32
+MAX_MESSAGE = 400  # a message quoting a huge value stays one readable line
+MAX_ECHO = 80  # characters of an offending value quoted back in a message
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -64,7 +70,9 @@ def load_spec(path: str | Path, environment: str | None = None) -> PlatformSpec:
     name = str(path)
     try:
         if source.stat().st_size > MAX_BYTES:
-            raise SpecError([SpecIssue(name, 1, 1, "", f"file is larger than {MAX_BYTES // 1024} KiB")])
+            raise SpecError(
+                [SpecIssue(name, 1, 1, "", f"file is larger than {MAX_BYTES // 1024} KiB")]
+            )
         with source.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except IsADirectoryError:
@@ -74,63 +82,173 @@ def load_spec(path: str | Path, environment: str | None = None) -> PlatformSpec:
     return load_spec_text(data, name, environment)
 
 
-def load_spec_text(text: str | bytes, filename: str = "<string>", environment: str | None = None) -> PlatformSpec:
+def load_spec_text(
+    text: str | bytes, filename: str = "<string>", environment: str | None = None
+) -> PlatformSpec:
     """Validate spec text for one environment (the spec's own unless `environment` is given).
 
     Every environment named under `overrides` is validated too, so a mistake in
     `overrides.prod` is caught while building `dev`.
     """
+    try:
+        return _load_text(text, filename, environment)
+    except SpecError as exc:
+        raise SpecError([_one_line(issue) for issue in exc.issues]) from None
+
+
+def _load_text(text: str | bytes, filename: str, environment: str | None) -> PlatformSpec:
     document = parse_document(text, filename)
     own = document.get("environment")
-    targets = [environment or (own if isinstance(own, str) else None)]
-    overrides = document.get("overrides")
-    if isinstance(overrides, Mapping):
-        targets += [env for env in overrides if env not in targets]
+    # `--env ""` is a (bad) environment name, not the absence of one.
+    primary = environment if environment is not None else (own if isinstance(own, str) else None)
     issues: list[SpecIssue] = []
     specs: list[PlatformSpec] = []
-    for target in targets:
-        try:
-            merged = merge_environment(document, target, filename)
-            specs.append(PlatformSpec.model_validate(merged))
-        except SpecError as exc:
-            issues += exc.issues
-        except ValidationError as exc:
-            found = [_issue(filename, merged, error) for error in exc.errors(include_url=False)]
-            issues += [_in_override(issue, document, target) for issue in found]
+    for target in [primary, *_override_targets(document, primary)]:
+        found = _validate(document, target, filename)
+        if isinstance(found, PlatformSpec):
+            specs.append(found)
+        elif target == primary:
+            issues += found
+        else:
+            # Another environment repeats every mistake of the base spec: report only its own.
+            seen = {(_unprefixed(issue.path), issue.message) for issue in issues}
+            issues += [i for i in found if (_unprefixed(i.path), i.message) not in seen]
     if issues:
         raise SpecError(issues)
     return specs[0]
 
 
+def _override_targets(document: PosDict, primary: str | None) -> list[str]:
+    """The other environments to check: those with a well-formed `overrides.<env>` mapping.
+
+    A malformed one (a bad name, not a mapping) is already reported by the model, once.
+    """
+    overrides = document.get("overrides")
+    if not isinstance(overrides, PosDict):
+        return []
+    return [
+        env
+        for env, override in overrides.items()
+        if env != primary and isinstance(override, PosDict) and ENVIRONMENT_NAME.fullmatch(env)
+    ]
+
+
+def _validate(
+    document: PosDict, target: str | None, filename: str
+) -> PlatformSpec | list[SpecIssue]:
+    merged = document
+    try:
+        merged = merge_environment(document, target, filename)
+        return PlatformSpec.model_validate(merged)
+    except SpecError as exc:
+        return exc.issues
+    except ValidationError as exc:
+        found = [_issue(filename, merged, error) for error in exc.errors(include_url=False)]
+        return [_in_override(issue, document, target) for issue in found]
+
+
+def _unprefixed(path: str) -> str:
+    return re.sub(r"^overrides\.[^.\[]+\.", "", path)
+
+
 def parse_document(text: str | bytes, filename: str) -> PosDict:
     """Parse YAML text into a PosDict; refuse what a spec never needs (tags, huge or deep input)."""
+    # Refuse by size before any decoding or parsing work (a character is at least a byte).
+    if len(text) > MAX_BYTES or (
+        isinstance(text, str) and len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES
+    ):
+        raise SpecError(
+            [SpecIssue(filename, 1, 1, "", f"file is larger than {MAX_BYTES // 1024} KiB")]
+        )
     if isinstance(text, bytes):
         text = _decode(text, filename)
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        raise SpecError([SpecIssue(filename, 1, 1, "", f"file is larger than {MAX_BYTES // 1024} KiB")])
     if not text.strip():
         raise SpecError([SpecIssue(filename, 1, 1, "", "the spec is empty")])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
+    except _LimitExceeded as exc:
+        raise SpecError([SpecIssue(filename, exc.mark[0], exc.mark[1], "", str(exc))]) from None
     except yaml.reader.ReaderError as exc:
         line, column = _position(text, exc.position)
-        raise SpecError([SpecIssue(filename, line, column, "", f"invalid character {_char(exc.character)}: {exc.reason}")]) from None
+        raise SpecError(
+            [
+                SpecIssue(
+                    filename,
+                    line,
+                    column,
+                    "",
+                    f"invalid character {_char(exc.character)}: {exc.reason}",
+                )
+            ]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        raise SpecError([SpecIssue(filename, line, column, "", f"invalid YAML: {problem}")]) from None
+        raise SpecError(
+            [SpecIssue(filename, line, column, "", f"invalid YAML: {problem}")]
+        ) from None
     except yaml.YAMLError as exc:
-        raise SpecError([SpecIssue(filename, 1, 1, "", f"invalid YAML: {' '.join(str(exc).split())}")]) from None
+        raise SpecError(
+            [SpecIssue(filename, 1, 1, "", f"invalid YAML: {' '.join(str(exc).split())}")]
+        ) from None
     except RecursionError:
-        raise SpecError([SpecIssue(filename, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]) from None
+        raise SpecError(
+            [SpecIssue(filename, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]
+        ) from None
     if root is None:
         raise SpecError([SpecIssue(filename, 1, 1, "", "the spec is empty")])
     document = _Converter(filename).convert(root, (), 0)
     if not isinstance(document, PosDict):
         line, column = _mark(root)
-        raise SpecError([SpecIssue(filename, line, column, "", "the top level must be a mapping of keys")])
+        raise SpecError(
+            [SpecIssue(filename, line, column, "", "the top level must be a mapping of keys")]
+        )
     return document
+
+
+class _LimitExceeded(Exception):
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """SafeLoader's composer with depth and node limits checked as the document is read.
+
+    The limits must hold while composing, not after: PyYAML's composer is recursive (so
+    `[[[[...` would otherwise end in a RecursionError, or a crash in C) and a large document
+    would be fully built in memory before the converter could count it.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        self.nodes += 1
+        if self.depth > MAX_DEPTH or self.nodes > MAX_NODES:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            what = (
+                f"nesting deeper than {MAX_DEPTH} levels"
+                if self.depth > MAX_DEPTH
+                else f"more than {MAX_NODES} values in the document"
+            )
+            raise _LimitExceeded(what, (mark.line + 1, mark.column + 1))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _LimitedLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 def merge_environment(document: PosDict, environment: str | None, filename: str) -> PosDict:
@@ -148,11 +266,23 @@ def merge_environment(document: PosDict, environment: str | None, filename: str)
         return merged
     if not isinstance(override, PosDict):
         line, column = overrides.value_marks[environment]  # type: ignore[union-attr]
-        raise SpecError([SpecIssue(filename, line, column, f"overrides.{environment}", "must be a mapping")])
+        raise SpecError(
+            [SpecIssue(filename, line, column, f"overrides.{environment}", "must be a mapping")]
+        )
     for key in NOT_OVERRIDABLE:
         if key in override:
             line, column = override.key_marks[key]
-            raise SpecError([SpecIssue(filename, line, column, f"overrides.{environment}.{key}", "cannot be overridden")])
+            raise SpecError(
+                [
+                    SpecIssue(
+                        filename,
+                        line,
+                        column,
+                        f"overrides.{environment}.{key}",
+                        "cannot be overridden",
+                    )
+                ]
+            )
     return _merge(merged, override)
 
 
@@ -173,10 +303,15 @@ def _merge(base: PosDict, override: PosDict) -> PosDict:
 def _merge_by_name(base: PosList, override: PosList) -> PosList:
     """Services merge by `name`: a named service is updated, a new name is appended."""
     result = PosList(base.mark)
-    by_name = {item.get("name"): index for index, item in enumerate(base) if isinstance(item, PosDict)}
+    by_name = {
+        item["name"]: index
+        for index, item in enumerate(base)
+        if isinstance(item, PosDict) and isinstance(item.get("name"), str)
+    }
     items, marks = list(base), list(base.item_marks)
     for item, mark in zip(override, override.item_marks, strict=True):
-        index = by_name.get(item.get("name")) if isinstance(item, PosDict) else None
+        name = item.get("name") if isinstance(item, PosDict) else None
+        index = by_name.get(name) if isinstance(name, str) else None
         if index is None:
             items.append(item)
             marks.append(mark)
@@ -215,7 +350,9 @@ class _Converter:
     def convert(self, node: yaml.Node, path: Loc, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(node, path, f"document expands to more than {MAX_NODES} values (alias bomb?)")
+            raise self.fail(
+                node, path, f"document expands to more than {MAX_NODES} values (alias bomb?)"
+            )
         if depth > MAX_DEPTH:
             raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels")
         if isinstance(node, yaml.MappingNode):
@@ -236,13 +373,19 @@ class _Converter:
         result = PosDict(_mark(node))
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise self.fail(key_node, path, "YAML merge keys (<<) are not supported; write the keys out")
+                raise self.fail(
+                    key_node, path, "YAML merge keys (<<) are not supported; write the keys out"
+                )
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, path, "keys must be plain strings, not lists or mappings")
             key = self.scalar(key_node, path)
-            if not isinstance(key, str) or not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(key, str):
                 raise self.fail(key_node, path, f"keys must be strings; quote {key_node.value!r}")
             if key in result:
                 line, _ = result.key_marks[key]
-                raise self.fail(key_node, (*path, key), f"duplicate key {key!r} (first at line {line})")
+                raise self.fail(
+                    key_node, (*path, key), f"duplicate key {key!r} (first at line {line})"
+                )
             value = self.convert(value_node, (*path, key), depth + 1)
             _set(result, key, value, _mark(key_node), _mark(value_node))
         return result
@@ -252,12 +395,21 @@ class _Converter:
             raise self.fail(node, path, f"YAML tag {node.tag!r} is not allowed in a spec")
         if node.tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
             return node.value
-        return self.constructor.construct_object(node)
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:
+            # Converting a huge number is slow (sexagesimal `1:0:0:...` is quadratic) or fails
+            # outright (Python's 4300-digit limit); no spec value needs more than a few digits.
+            raise self.fail(node, path, f"number out of range ({len(node.value)} characters)")
+        try:
+            return self.constructor.construct_object(node)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            raise self.fail(node, path, f"not a valid {node.tag.rsplit(':', 1)[-1]}") from None
 
 
 def _decode(data: bytes, filename: str) -> str:
     if b"\x00" in data:
-        raise SpecError([SpecIssue(filename, 1, 1, "", "binary file (NUL bytes); a spec is UTF-8 YAML text")])
+        raise SpecError(
+            [SpecIssue(filename, 1, 1, "", "binary file (NUL bytes); a spec is UTF-8 YAML text")]
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -265,6 +417,20 @@ def _decode(data: bytes, filename: str) -> str:
         line = head.count(b"\n") + 1
         column = exc.start - (head.rfind(b"\n") + 1) + 1
         raise SpecError([SpecIssue(filename, line, column, "", "not UTF-8 text")]) from None
+
+
+def _one_line(issue: SpecIssue) -> SpecIssue:
+    """Escape what would break an issue over lines (or hide text): keys and values are input."""
+    message = _printable(issue.message)
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 3] + "..."
+    return replace(issue, file=_printable(issue.file), path=_printable(issue.path), message=message)
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 def _char(character: int | str) -> str:
@@ -291,11 +457,13 @@ def _path(loc: Iterable[int | str]) -> str:
 def _in_override(issue: SpecIssue, document: PosDict, environment: str | None) -> SpecIssue:
     """Name the override an issue comes from when its position lies inside `overrides.<env>`."""
     overrides = document.get("overrides")
-    if not isinstance(overrides, PosDict) or environment not in overrides:
+    if environment is None or not isinstance(overrides, PosDict) or environment not in overrides:
         return issue
     start = overrides.value_marks[environment]
     later = [mark for mark in overrides.key_marks.values() if mark > start]
-    if (issue.line, issue.column) >= start and all((issue.line, issue.column) < mark for mark in later):
+    if (issue.line, issue.column) >= start and all(
+        (issue.line, issue.column) < mark for mark in later
+    ):
         return replace(issue, path=f"overrides.{environment}.{issue.path}")
     return issue
 
@@ -335,9 +503,19 @@ def _message(error: Any, loc: Loc) -> str:
     if kind.startswith(("value_error", "assertion_error")):
         message = message.split(", ", 1)[-1]
     value = error.get("input")
-    if kind not in ("policy", "services", "fargate", "version", "region") and isinstance(value, str | int | float | bool):
-        message += f", got {value!r}"
+    if kind not in ("policy", "services", "fargate", "version", "region") and isinstance(
+        value, str | int | float | bool
+    ):
+        message += f", got {_echo(value)}"
     return message[0].lower() + message[1:] if message[:2].istitle() else message
+
+
+def _echo(value: str | int | float | bool) -> str:
+    """The offending value for a message: shortened, and never a secret (even a malformed one)."""
+    if isinstance(value, str) and secret_shape(value):
+        return f"a value that looks like a {secret_shape(value)} (not shown)"
+    text = repr(value)
+    return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 5] + "...'"
 
 
 def _fields_at(loc: Loc) -> list[str]:
@@ -346,10 +524,15 @@ def _fields_at(loc: Loc) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+        if (
+            not (isinstance(model, type) and issubclass(model, BaseModel))
+            or part not in model.model_fields
+        ):
             return []
         model = _model_in(model.model_fields[part].annotation)
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    return (
+        list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    )
 
 
 def _model_in(annotation: Any) -> Any:
