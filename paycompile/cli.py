@@ -29,7 +29,10 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error or the help
+        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
     try:
         code: int = args.handler(args)
         return code

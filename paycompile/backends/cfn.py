@@ -380,6 +380,7 @@ def _listener(node: Node, t: Translator) -> list[AWSObject]:
         Port=props["port"],
         Protocol=props["protocol"],
         DefaultActions=[_action(props["default_action"], t)],
+        Tags=_tags(node),
     )
     if props["protocol"] == "HTTPS":
         listener.Certificates = [elb.Certificate(CertificateArn=props["certificate_arn"])]
@@ -402,6 +403,7 @@ def _listener_rule(node: Node, t: Translator) -> list[AWSObject]:
             Priority=props["priority"],
             Conditions=[condition],
             Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=t(props["forward"]))],
+            Tags=_tags(node),
         )
     ]
 
@@ -642,7 +644,9 @@ def _alarm(node: Node, t: Translator) -> list[AWSObject]:
 
 
 def _dashboard(node: Node, t: Translator) -> list[AWSObject]:
-    return [cloudwatch.Dashboard(node.logical_id, DashboardName=node.name, DashboardBody=t(node.props["body"]))]
+    return [cloudwatch.Dashboard(
+            node.logical_id, DashboardName=node.name, DashboardBody=t(node.props["body"]), Tags=_tags(node)
+        )]
 
 
 def _backup_vault(node: Node, t: Translator) -> list[AWSObject]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from paycompile.compiler.graph import TAGGABLE, Concat, Deletion, Graph, Kind, Node, Output, Pseudo, Ref
@@ -12,8 +13,8 @@ Part = str | int
 
 
 def logical_id(parts: tuple[Part, ...]) -> str:
-    """("public", "subnet", 1) -> "PublicSubnet1"; hyphens become word breaks."""
-    words = "-".join(str(part) for part in parts).split("-")
+    """("public", "subnet", 1) -> "PublicSubnet1"; any non-alphanumeric character breaks words."""
+    words = re.split(r"[^A-Za-z0-9]+", "-".join(str(part) for part in parts))
     return "".join(word[:1].upper() + word[1:] for word in words if word)
 
 
@@ -40,8 +41,8 @@ class Builder:
         self.spec = spec
         self.env = spec.environment
         self.retained = spec.lifecycle == "retained"
-        self.graph = Graph(spec.name, spec.environment, spec.region, spec.lifecycle)
-        self.base_tags = {**spec.tags, "Environment": spec.environment}
+        self.base_tags = dict(sorted({**spec.tags, "Environment": spec.environment}.items()))
+        self.graph = Graph(spec.name, spec.environment, spec.region, spec.lifecycle, self.base_tags)
 
     def name(self, *parts: Part) -> str:
         return "-".join([self.spec.name, *(str(part) for part in parts), self.env])

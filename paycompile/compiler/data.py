@@ -81,7 +81,6 @@ def add_data(builder: Builder, network: Network, traffic: Traffic, data_key: Nod
             "storage_encrypted": True,
             "master_secret": ref(secret),
             "deletion_protection": retained,
-            "skip_final_snapshot": not retained,
             "backup_retention_days": 7,
             "log_exports": list(LOG_EXPORTS),
             "iam_auth": True,

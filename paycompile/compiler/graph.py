@@ -56,16 +56,15 @@ class Kind(StrEnum):
     SSM_PARAMETER = "SsmParameter"
 
 
-# Kinds whose AWS resource accepts tags: each must carry the governance tags (PAY-GOV-001).
+# Kinds whose CloudFormation resource accepts tags (per the provider schemas): each must
+# carry the governance tags (PAY-GOV-001). A backend that can tag more (Pulumi can tag
+# security group rules) uses `Graph.tags` plus the node's Name.
 TAGGABLE = frozenset(Kind) - {
     Kind.BUCKET_POLICY,
     Kind.SECURITY_GROUP_INGRESS,
-    Kind.LISTENER,
-    Kind.LISTENER_RULE,
     Kind.SECRET_ATTACHMENT,
     Kind.SECRET_ROTATION,
     Kind.SNS_SUBSCRIPTION,
-    Kind.DASHBOARD,
     Kind.BACKUP_SELECTION,
 }
 
@@ -136,6 +135,8 @@ class Graph:
     environment: str
     region: str
     lifecycle: Literal["ephemeral", "retained"]
+    # The tags every resource carries besides its Name: the spec's tags and Environment.
+    tags: dict[str, str] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     outputs: list[Output] = field(default_factory=list)
 
@@ -173,6 +174,7 @@ class Graph:
             "environment": self.environment,
             "region": self.region,
             "lifecycle": self.lifecycle,
+            "tags": self.tags,
             "nodes": [
                 {
                     "logical_id": node.logical_id,

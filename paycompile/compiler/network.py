@@ -27,7 +27,7 @@ def subnet_cidrs(cidr: str) -> list[str]:
 def add_network(builder: Builder, logs_key: Node) -> Network:
     spec = builder.spec.network
     zones = policy.REQUIRED_AVAILABILITY_ZONES
-    vpc = builder.add(Kind.VPC, ("vpc",), {"cidr": spec.cidr, "dns": True})
+    vpc = builder.add(Kind.VPC, ("vpc",), {"cidr": spec.cidr, "dns": True, "flow_logs": spec.flow_logs})
     cidrs = subnet_cidrs(spec.cidr)
     public = [_subnet(builder, vpc, "public", zone, cidrs[zone]) for zone in range(zones)]
     private = [_subnet(builder, vpc, "private", zone, cidrs[zones + zone]) for zone in range(zones)]

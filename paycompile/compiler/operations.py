@@ -256,12 +256,15 @@ def _cutover(builder: Builder, traffic: Traffic, service: Service, color_paramet
     )
 
 
-def _parameter(builder: Builder, parts: tuple[str, ...], value: Any, description: str, path: tuple[str, ...] | None = None) -> Node:
+def _parameter(
+    builder: Builder, parts: tuple[str, ...], value: Any, description: str, path: tuple[str, ...] | None = None
+) -> Node:
+    """An SSM String parameter `/<name>/<environment>/<path>`; its logical id comes from its
+    key, so adding or removing another parameter never renames (and so replaces) this one."""
     name = "/".join(("", builder.spec.name, builder.env, *(path or parts)))
-    logical_parts = ("param", *parts) if path is None else ("param", "config", str(len(builder.graph.of_kind(Kind.SSM_PARAMETER)) + 1))
     return builder.add(
         Kind.SSM_PARAMETER,
-        logical_parts,
+        ("param", *parts),
         {"parameter_name": name, "value": value, "description": description},
         name=name,
     )

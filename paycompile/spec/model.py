@@ -443,6 +443,19 @@ class PlatformSpec(StrictModel):
                 raise policy_error(
                     "PAY-SEC-003", f"{key!r} looks like a secret: keep it in Secrets Manager"
                 )
+        # Each key names its parameter's logical id; `feature_flags` and `feature.flags`
+        # would name the same one.
+        seen: dict[str, str] = {}
+        for key in value:
+            words = re.split(r"[^A-Za-z0-9]+", key)
+            identifier = "".join(word[:1].upper() + word[1:] for word in words)
+            if identifier in seen:
+                raise PydanticCustomError(
+                    "parameters",
+                    "keys {a} and {b} differ only in punctuation; rename one",
+                    {"a": repr(seen[identifier]), "b": repr(key)},
+                )
+            seen[identifier] = key
         return value
 
     @field_validator("tls")
