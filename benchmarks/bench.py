@@ -45,7 +45,9 @@ def main() -> None:
     spec = paycompile.load_spec_text(text, str(SPEC))
     graph = paycompile.compile_spec(spec)
     rows = {
-        "load + validate spec": median_seconds(lambda: paycompile.load_spec_text(text, str(SPEC)), 50),
+        "load + validate spec": median_seconds(
+            lambda: paycompile.load_spec_text(text, str(SPEC)), 50
+        ),
         "compile graph + rules": median_seconds(lambda: paycompile.compile_spec(spec), 50),
         "render CloudFormation": median_seconds(lambda: paycompile.render(graph, "cfn"), 20),
     }
@@ -64,9 +66,16 @@ def main() -> None:
     pulumi = import_seconds("import paycompile.backends.pulumi")
     print(f"{'import paycompile (cfn path)':<32} {cfn * 1000:9.2f} ms")
     print(f"{'import the Pulumi backend':<32} {pulumi * 1000:9.2f} ms")
-    print(f"lazy loading keeps the cfn path {pulumi / cfn:.1f}x cheaper to start than the Pulumi path")
-    total = sum(rows[k] for k in ("load + validate spec", "compile graph + rules", "render CloudFormation"))
-    print(f"spec -> template in {total * 1000:.1f} ms; rendering is {rows['render CloudFormation'] / rows['compile graph + rules']:.1f}x the compile")
+    print(
+        f"lazy loading keeps the cfn path {pulumi / cfn:.1f}x cheaper to start than the Pulumi path"
+    )
+    total = sum(
+        rows[k] for k in ("load + validate spec", "compile graph + rules", "render CloudFormation")
+    )
+    print(
+        f"spec -> template in {total * 1000:.1f} ms; rendering is "
+        f"{rows['render CloudFormation'] / rows['compile graph + rules']:.1f}x the compile"
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,6 @@ def list_rules() -> list[Rule]:
 
 __all__ = [
     "BACKENDS",
-    "build_graph",
-    "get_backend",
     "BackendError",
     "Graph",
     "Kind",
@@ -55,7 +53,9 @@ __all__ = [
     "RuleViolation",
     "SpecError",
     "SpecIssue",
+    "build_graph",
     "compile_spec",
+    "get_backend",
     "list_rules",
     "load_spec",
     "load_spec_text",

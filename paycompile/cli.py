@@ -17,7 +17,14 @@ from paycompile import compile_spec, get_backend, list_rules, load_spec
 from paycompile.backends import BACKENDS
 from paycompile.errors import BackendError, PaycompileError, SpecError
 from paycompile.output import write_output
-from paycompile.reports import GRAPH_FORMATS, ISSUE_FORMATS, build_summary, graph_report, issues_report, rules_table
+from paycompile.reports import (
+    GRAPH_FORMATS,
+    ISSUE_FORMATS,
+    build_summary,
+    graph_report,
+    issues_report,
+    rules_table,
+)
 from paycompile.spec.model import PlatformSpec
 
 USAGE_ERROR = 2
@@ -47,23 +54,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug in paycompile: one line unless debugging
         if os.environ.get("PAYCOMPILE_DEBUG"):
             raise
-        print(f"paycompile: internal error: {type(exc).__name__}: {exc} (set PAYCOMPILE_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"paycompile: internal error: {type(exc).__name__}: {exc} "
+            "(set PAYCOMPILE_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 3
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="paycompile", description="Compile platform.yaml into a compliant AWS payment platform.")
+    parser = argparse.ArgumentParser(
+        prog="paycompile",
+        description="Compile platform.yaml into a compliant AWS payment platform.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = commands.add_parser("build", help="write the CloudFormation template or the Pulumi resource plan")
+    build = commands.add_parser(
+        "build", help="write the CloudFormation template or the Pulumi resource plan"
+    )
     _spec_arguments(build)
     build.add_argument("--backend", choices=sorted(BACKENDS), default="cfn")
     build.add_argument("-o", "--output", default="-", help="output file, or - for stdout (default)")
-    build.add_argument("--format", choices=("json", "yaml"), default="json", help="template format (cfn only)")
+    build.add_argument(
+        "--format", choices=("json", "yaml"), default="json", help="template format (cfn only)"
+    )
     build.set_defaults(handler=_build)
 
     for action in ("preview", "up", "destroy"):
-        deploy = commands.add_parser(action, help=f"{action} the platform with the Pulumi Automation API")
+        deploy = commands.add_parser(
+            action, help=f"{action} the platform with the Pulumi Automation API"
+        )
         _spec_arguments(deploy)
         deploy.add_argument("--backend", choices=("pulumi",), default="pulumi")
         deploy.add_argument("--stack", help="stack name (default: the environment)")
@@ -90,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="path to platform.yaml")
-    parser.add_argument("--env", help="environment to build (overrides `environment`, applies overrides.<env>)")
+    parser.add_argument(
+        "--env", help="environment to build (overrides `environment`, applies overrides.<env>)"
+    )
 
 
 def _load(args: argparse.Namespace) -> PlatformSpec:
@@ -103,12 +125,16 @@ def _load(args: argparse.Namespace) -> PlatformSpec:
 def _build(args: argparse.Namespace) -> int:
     backend = get_backend(args.backend)
     if args.format not in backend.formats:
-        raise UsageError(f"the {args.backend} backend writes {', '.join(backend.formats)}, not {args.format}")
+        raise UsageError(
+            f"the {args.backend} backend writes {', '.join(backend.formats)}, not {args.format}"
+        )
     graph = compile_spec(_load(args))
     text = backend.render(graph, args.format)
     write_output(args.output, text)
     if args.output != "-":
-        print(build_summary(graph, list_rules(), args.backend, args.output), end="", file=sys.stderr)
+        print(
+            build_summary(graph, list_rules(), args.backend, args.output), end="", file=sys.stderr
+        )
     return 0
 
 

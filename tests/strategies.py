@@ -1,4 +1,4 @@
-"""Hypothesis strategies: valid platform specs (as YAML text), covering every key of the contract."""
+"""Hypothesis strategies: valid platform specs (as YAML text), covering every contract key."""
 
 from __future__ import annotations
 
@@ -16,9 +16,17 @@ PLATFORM_NAME = st.from_regex(r"\A[a-z][a-z0-9-]{1,20}\Z", fullmatch=True)
 ENVIRONMENT = st.from_regex(r"\A[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?\Z", fullmatch=True)
 SERVICE_NAME = st.from_regex(r"\A[a-z][a-z0-9]{0,11}\Z", fullmatch=True)
 TAG_TEXT = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9 _.:/=+@-]{0,30}\Z", fullmatch=True)
-FARGATE_PAIRS = [(cpu, memory) for cpu, memories in policy.FARGATE_SIZES.items() for memory in memories]
+FARGATE_PAIRS = [
+    (cpu, memory) for cpu, memories in policy.FARGATE_SIZES.items() for memory in memories
+]
+CERT_ID = "0f3c4b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c"
 CAPACITIES = [n / 2 for n in range(1, 33)]
-BACKUP_SCHEDULES = ["cron(0 3 * * ? *)", "cron(30 1 ? * * *)", "cron(0 */6 * * ? *)", "cron(15 2,14 * * ? *)"]
+BACKUP_SCHEDULES = [
+    "cron(0 3 * * ? *)",
+    "cron(30 1 ? * * *)",
+    "cron(0 */6 * * ? *)",
+    "cron(15 2,14 * * ? *)",
+]
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,11 @@ def private_cidrs(draw: st.DrawFn) -> str:
     block = ipaddress.IPv4Network(base)
     count = 2 ** (prefix - block.prefixlen)
     index = draw(st.integers(0, count - 1))
-    return str(list(block.subnets(new_prefix=prefix))[index] if count <= 4096 else _nth(block, prefix, index))
+    return str(
+        list(block.subnets(new_prefix=prefix))[index]
+        if count <= 4096
+        else _nth(block, prefix, index)
+    )
 
 
 def _nth(block: ipaddress.IPv4Network, prefix: int, index: int) -> ipaddress.IPv4Network:
@@ -52,17 +64,32 @@ def services(draw: st.DrawFn) -> list[dict[str, Any]]:
         cpu, memory = draw(st.sampled_from(FARGATE_PAIRS))
         service: dict[str, Any] = {
             "name": name,
-            "image": draw(st.sampled_from(["public.ecr.aws/nginx/nginx:1.27", "123456789012.dkr.ecr.us-east-1.amazonaws.com/pay/api:1.0"])),
+            "image": draw(
+                st.sampled_from(
+                    [
+                        "public.ecr.aws/nginx/nginx:1.27",
+                        "123456789012.dkr.ecr.us-east-1.amazonaws.com/pay/api:1.0",
+                    ]
+                )
+            ),
             "port": draw(st.integers(1024, 65535).filter(lambda port: port != 3306)),
             "cpu": cpu,
             "memory": memory,
             "desired_count": draw(st.integers(1, 10)),
             "health_check_path": draw(st.sampled_from(["/health", "/healthz", "/status/ready"])),
             "active_color": draw(st.sampled_from(["blue", "green"])),
-            "environment_variables": draw(st.dictionaries(st.sampled_from(["LOG_LEVEL", "REGION_HINT", "FEATURE_X", "TIMEOUT_MS"]), TAG_TEXT, max_size=2)),
+            "environment_variables": draw(
+                st.dictionaries(
+                    st.sampled_from(["LOG_LEVEL", "REGION_HINT", "FEATURE_X", "TIMEOUT_MS"]),
+                    TAG_TEXT,
+                    max_size=2,
+                )
+            ),
         }
         if index != unrouted:
-            service["route"] = draw(st.sampled_from([{"path": f"/{name}/*"}, {"host": f"{name}.pay.example.com"}]))
+            service["route"] = draw(
+                st.sampled_from([{"path": f"/{name}/*"}, {"host": f"{name}.pay.example.com"}])
+            )
         result.append(service)
     return result
 
@@ -73,7 +100,9 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     partition = policy.REGIONS[region]
     min_capacity = draw(st.sampled_from(CAPACITIES))
     tags = {"CostCenter": draw(TAG_TEXT), "MigrationPhase": draw(TAG_TEXT)}
-    tags |= draw(st.dictionaries(st.sampled_from(["Owner", "Team", "DataClass"]), TAG_TEXT, max_size=2))
+    tags |= draw(
+        st.dictionaries(st.sampled_from(["Owner", "Team", "DataClass"]), TAG_TEXT, max_size=2)
+    )
     document: dict[str, Any] = {
         "version": 1,
         "name": draw(PLATFORM_NAME),
@@ -88,16 +117,20 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             "flow_logs": draw(st.booleans()),
         },
         "tls": {
-            "certificate_arn": f"arn:{partition}:acm:{region}:123456789012:certificate/0f3c4b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c",
+            "certificate_arn": f"arn:{partition}:acm:{region}:123456789012:certificate/{CERT_ID}",
             "ssl_policy": draw(st.sampled_from(policy.TLS12_SSL_POLICIES)),
         },
         "services": draw(services()),
         "database": {
             "engine": "aurora-mysql",
-            "engine_version": draw(st.sampled_from([policy.DEFAULT_AURORA_MYSQL_VERSION, "8.0.mysql_aurora.3.08.2"])),
+            "engine_version": draw(
+                st.sampled_from([policy.DEFAULT_AURORA_MYSQL_VERSION, "8.0.mysql_aurora.3.08.2"])
+            ),
             "database_name": draw(st.from_regex(r"\A[a-z][a-z0-9_]{0,15}\Z", fullmatch=True)),
             "min_capacity": min_capacity,
-            "max_capacity": draw(st.sampled_from([c for c in CAPACITIES if c >= max(min_capacity, 1)])),
+            "max_capacity": draw(
+                st.sampled_from([c for c in CAPACITIES if c >= max(min_capacity, 1)])
+            ),
             "secret_rotation_days": draw(st.integers(1, 30)),
         },
         "monitoring": {
@@ -105,8 +138,15 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             "memory_alarm_percent": draw(st.integers(1, 100)),
             "db_connections_alarm": draw(st.integers(1, 16000)),
         },
-        "backup": {"schedule": draw(st.sampled_from(BACKUP_SCHEDULES)), "retention_days": draw(st.integers(30, 3650))},
-        "parameters": draw(st.dictionaries(st.from_regex(r"\A[a-z][a-z0-9_.]{0,15}\Z", fullmatch=True), TAG_TEXT, max_size=3)),
+        "backup": {
+            "schedule": draw(st.sampled_from(BACKUP_SCHEDULES)),
+            "retention_days": draw(st.integers(30, 3650)),
+        },
+        "parameters": draw(
+            st.dictionaries(
+                st.from_regex(r"\A[a-z][a-z0-9_.]{0,15}\Z", fullmatch=True), TAG_TEXT, max_size=3
+            )
+        ),
     }
     if draw(st.booleans()):
         document["monitoring"]["alarm_email"] = "oncall@example.com"

@@ -48,7 +48,8 @@ def test_env_without_overrides_only_renames() -> None:
 def test_override_services_merge_by_name_and_append_new_ones() -> None:
     spec = load_with(
         "        desired_count: 6\n",
-        "        desired_count: 6\n      - name: worker\n        image: busybox:1\n        port: 9000\n"
+        "        desired_count: 6\n      - name: worker\n        image: busybox:1\n"
+        "        port: 9000\n"
         "        route:\n          path: /worker/*\n",
         "prod",
     )
@@ -58,7 +59,10 @@ def test_override_services_merge_by_name_and_append_new_ones() -> None:
 
 def test_errors_name_file_line_column_path_and_rule() -> None:
     line = only_issue("availability_zones: 3", "availability_zones: 2")
-    assert line == "platform.yaml:15:23: network.availability_zones: must be exactly 3, got 2 (policy PAY-NET-001)"
+    assert (
+        line == "platform.yaml:15:23: network.availability_zones: "
+        "must be exactly 3, got 2 (policy PAY-NET-001)"
+    )
 
 
 def test_unknown_key_suggests_the_close_one() -> None:

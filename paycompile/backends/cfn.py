@@ -23,9 +23,6 @@ from troposphere import (
     Sub,
     Tags,
     Template,
-)
-from troposphere import Ref as CfnRef
-from troposphere import (
     backup,
     cloudwatch,
     ec2,
@@ -40,12 +37,18 @@ from troposphere import (
     ssm,
     stepfunctions,
 )
+from troposphere import Ref as CfnRef
 from troposphere import elasticloadbalancingv2 as elb
 
 from paycompile.compiler.graph import Concat, Graph, Json, Kind, Node, Pseudo, Ref
 
 ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
-_PSEUDO = {"region": "AWS::Region", "account_id": "AWS::AccountId", "partition": "AWS::Partition", "url_suffix": "AWS::URLSuffix"}
+_PSEUDO = {
+    "region": "AWS::Region",
+    "account_id": "AWS::AccountId",
+    "partition": "AWS::Partition",
+    "url_suffix": "AWS::URLSuffix",
+}
 
 # (kind, attribute) -> the CloudFormation attribute; None means `Ref`.
 _ATTRIBUTES: dict[tuple[Kind, str], str | None] = {
@@ -96,7 +99,9 @@ class Translator:
         kind = self.graph[ref.target].kind
         attribute = _ATTRIBUTES.get((kind, ref.attribute))
         if attribute is None:
-            assert ref.attribute in _REF_ATTRIBUTES, f"no CloudFormation attribute for {kind}.{ref.attribute}"
+            assert ref.attribute in _REF_ATTRIBUTES, (
+                f"no CloudFormation attribute for {kind}.{ref.attribute}"
+            )
             return CfnRef(ref.target)
         return GetAtt(ref.target, attribute)
 
@@ -105,7 +110,10 @@ class Translator:
         if isinstance(value, Pseudo):
             return "${" + _PSEUDO[value.name] + "}"
         if isinstance(value, Concat):
-            return "".join(self.placeholder(part) if not isinstance(part, str) else _escape(part) for part in value.parts)
+            return "".join(
+                self.placeholder(part) if not isinstance(part, str) else _escape(part)
+                for part in value.parts
+            )
         assert isinstance(value, Ref), f"cannot substitute {value!r}"
         attribute = _ATTRIBUTES.get((self.graph[value.target].kind, value.attribute))
         return "${" + value.target + (f".{attribute}" if attribute else "") + "}"
@@ -157,7 +165,15 @@ def _tags(node: Node) -> Tags:
 
 
 def _vpc(node: Node, t: Translator) -> list[AWSObject]:
-    return [ec2.VPC(node.logical_id, CidrBlock=node.props["cidr"], EnableDnsHostnames=True, EnableDnsSupport=True, Tags=_tags(node))]
+    return [
+        ec2.VPC(
+            node.logical_id,
+            CidrBlock=node.props["cidr"],
+            EnableDnsHostnames=True,
+            EnableDnsSupport=True,
+            Tags=_tags(node),
+        )
+    ]
 
 
 def _subnet(node: Node, t: Translator) -> list[AWSObject]:
@@ -176,7 +192,11 @@ def _subnet(node: Node, t: Translator) -> list[AWSObject]:
 def _internet_gateway(node: Node, t: Translator) -> list[AWSObject]:
     return [
         ec2.InternetGateway(node.logical_id, Tags=_tags(node)),
-        ec2.VPCGatewayAttachment(f"{node.logical_id}Attachment", VpcId=t(node.props["vpc"]), InternetGatewayId=CfnRef(node.logical_id)),
+        ec2.VPCGatewayAttachment(
+            f"{node.logical_id}Attachment",
+            VpcId=t(node.props["vpc"]),
+            InternetGatewayId=CfnRef(node.logical_id),
+        ),
     ]
 
 
@@ -185,20 +205,44 @@ def _elastic_ip(node: Node, t: Translator) -> list[AWSObject]:
 
 
 def _nat_gateway(node: Node, t: Translator) -> list[AWSObject]:
-    return [ec2.NatGateway(node.logical_id, SubnetId=t(node.props["subnet"]), AllocationId=t(node.props["eip"]), Tags=_tags(node))]
+    return [
+        ec2.NatGateway(
+            node.logical_id,
+            SubnetId=t(node.props["subnet"]),
+            AllocationId=t(node.props["eip"]),
+            Tags=_tags(node),
+        )
+    ]
 
 
 def _route_table(node: Node, t: Translator) -> list[AWSObject]:
     route = node.props["default_route"]
-    target = {"GatewayId": t(route["gateway"])} if "gateway" in route else {"NatGatewayId": t(route["nat_gateway"])}
-    default = ec2.Route(f"{node.logical_id}Default", RouteTableId=CfnRef(node.logical_id), DestinationCidrBlock="0.0.0.0/0", **target)
+    target = (
+        {"GatewayId": t(route["gateway"])}
+        if "gateway" in route
+        else {"NatGatewayId": t(route["nat_gateway"])}
+    )
+    default = ec2.Route(
+        f"{node.logical_id}Default",
+        RouteTableId=CfnRef(node.logical_id),
+        DestinationCidrBlock="0.0.0.0/0",
+        **target,
+    )
     if "gateway" in route:
         default.DependsOn = [f"{route['gateway'].target}Attachment"]
     associations = [
-        ec2.SubnetRouteTableAssociation(f"{node.logical_id}Subnet{index + 1}", RouteTableId=CfnRef(node.logical_id), SubnetId=t(subnet))
+        ec2.SubnetRouteTableAssociation(
+            f"{node.logical_id}Subnet{index + 1}",
+            RouteTableId=CfnRef(node.logical_id),
+            SubnetId=t(subnet),
+        )
         for index, subnet in enumerate(node.props["subnets"])
     ]
-    return [ec2.RouteTable(node.logical_id, VpcId=t(node.props["vpc"]), Tags=_tags(node)), default, *associations]
+    return [
+        ec2.RouteTable(node.logical_id, VpcId=t(node.props["vpc"]), Tags=_tags(node)),
+        default,
+        *associations,
+    ]
 
 
 def _flow_log(node: Node, t: Translator) -> list[AWSObject]:
@@ -247,7 +291,13 @@ def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
         node.logical_id,
         AssumeRolePolicyDocument={
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": t(props["service"])}, "Action": "sts:AssumeRole"}],
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": t(props["service"])},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
         },
         Tags=_tags(node),
     )
@@ -264,7 +314,13 @@ def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
 def _rule(rule: dict[str, Any], t: Translator, direction: str) -> dict[str, Any]:
     peer = rule["peer"]
     where = {"CidrIp": peer} if isinstance(peer, str) else {f"{direction}SecurityGroupId": t(peer)}
-    return {"IpProtocol": rule["protocol"], "FromPort": rule["port"], "ToPort": rule["port"], "Description": rule["description"], **where}
+    return {
+        "IpProtocol": rule["protocol"],
+        "FromPort": rule["port"],
+        "ToPort": rule["port"],
+        "Description": rule["description"],
+        **where,
+    }
 
 
 def _security_group(node: Node, t: Translator) -> list[AWSObject]:
@@ -295,16 +351,29 @@ def _bucket(node: Node, t: Translator) -> list[AWSObject]:
             BucketEncryption=s3.BucketEncryption(
                 ServerSideEncryptionConfiguration=[
                     s3.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm=node.props["encryption"])
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                            SSEAlgorithm=node.props["encryption"]
+                        )
                     )
                 ]
             ),
             PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+                BlockPublicAcls=True,
+                BlockPublicPolicy=True,
+                IgnorePublicAcls=True,
+                RestrictPublicBuckets=True,
             ),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
             LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[s3.LifecycleRule(Id="expire-logs", Status="Enabled", ExpirationInDays=node.props["expire_days"])]
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="expire-logs",
+                        Status="Enabled",
+                        ExpirationInDays=node.props["expire_days"],
+                    )
+                ]
             ),
             Tags=_tags(node),
         )
@@ -313,14 +382,18 @@ def _bucket(node: Node, t: Translator) -> list[AWSObject]:
 
 def _bucket_policy(node: Node, t: Translator) -> list[AWSObject]:
     document = {"Version": "2012-10-17", "Statement": t(node.props["statements"])}
-    return [s3.BucketPolicy(node.logical_id, Bucket=t(node.props["bucket"]), PolicyDocument=document)]
+    return [
+        s3.BucketPolicy(node.logical_id, Bucket=t(node.props["bucket"]), PolicyDocument=document)
+    ]
 
 
 def _load_balancer(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
     attributes = {
         "deletion_protection.enabled": str(props["deletion_protection"]).lower(),
-        "routing.http.drop_invalid_header_fields.enabled": str(props["drop_invalid_headers"]).lower(),
+        "routing.http.drop_invalid_header_fields.enabled": str(
+            props["drop_invalid_headers"]
+        ).lower(),
         "access_logs.s3.enabled": "true",
         "access_logs.s3.bucket": t(props["access_logs_bucket"]),
         "access_logs.s3.prefix": props["access_logs_prefix"],
@@ -331,7 +404,9 @@ def _load_balancer(node: Node, t: Translator) -> list[AWSObject]:
         Scheme="internet-facing",
         Subnets=t(props["subnets"]),
         SecurityGroups=t(props["security_groups"]),
-        LoadBalancerAttributes=[elb.LoadBalancerAttributes(Key=key, Value=value) for key, value in attributes.items()],
+        LoadBalancerAttributes=[
+            elb.LoadBalancerAttributes(Key=key, Value=value) for key, value in attributes.items()
+        ],
         Tags=_tags(node),
     )
     if props["physical_name"]:
@@ -350,7 +425,9 @@ def _target_group(node: Node, t: Translator) -> list[AWSObject]:
         HealthCheckPath=props["health_check_path"],
         HealthCheckProtocol=props["protocol"],
         Matcher=elb.Matcher(HttpCode="200-399"),
-        TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
+        TargetGroupAttributes=[
+            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")
+        ],
         Tags=_tags(node),
     )
     if props["physical_name"]:
@@ -364,11 +441,15 @@ def _action(action: dict[str, Any], t: Translator) -> elb.Action:
     if "redirect_https" in action:
         return elb.Action(
             Type="redirect",
-            RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port=str(action["redirect_https"]), StatusCode="HTTP_301"),
+            RedirectConfig=elb.RedirectConfig(
+                Protocol="HTTPS", Port=str(action["redirect_https"]), StatusCode="HTTP_301"
+            ),
         )
     return elb.Action(
         Type="fixed-response",
-        FixedResponseConfig=elb.FixedResponseConfig(StatusCode=str(action["fixed_response"]), ContentType="text/plain"),
+        FixedResponseConfig=elb.FixedResponseConfig(
+            StatusCode=str(action["fixed_response"]), ContentType="text/plain"
+        ),
     )
 
 
@@ -394,7 +475,9 @@ def _listener_rule(node: Node, t: Translator) -> list[AWSObject]:
     condition = (
         elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[value]))
         if kind == "path"
-        else elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[value]))
+        else elb.Condition(
+            Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[value])
+        )
     )
     return [
         elb.ListenerRule(
@@ -427,13 +510,19 @@ def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
         Image=props["image"],
         Essential=True,
         PortMappings=[ecs.PortMapping(ContainerPort=props["port"], Protocol="tcp")],
-        Environment=[ecs.Environment(Name=key, Value=value) for key, value in props["environment"].items()],
+        Environment=[
+            ecs.Environment(Name=key, Value=value) for key, value in props["environment"].items()
+        ],
         ReadonlyRootFilesystem=props["read_only_root_filesystem"],
         # A read-only root still needs somewhere to write temporary files.
         MountPoints=[ecs.MountPoint(SourceVolume="tmp", ContainerPath="/tmp", ReadOnly=False)],
         LogConfiguration=ecs.LogConfiguration(
             LogDriver="awslogs",
-            Options={"awslogs-group": t(props["log_group"]), "awslogs-region": props["region"], "awslogs-stream-prefix": "ecs"},
+            Options={
+                "awslogs-group": t(props["log_group"]),
+                "awslogs-region": props["region"],
+                "awslogs-stream-prefix": "ecs",
+            },
         ),
     )
     return [
@@ -471,7 +560,11 @@ def _ecs_service(node: Node, t: Translator) -> list[AWSObject]:
                 )
             ),
             LoadBalancers=[
-                ecs.LoadBalancer(ContainerName=props["container_name"], ContainerPort=props["port"], TargetGroupArn=t(props["target_group"]))
+                ecs.LoadBalancer(
+                    ContainerName=props["container_name"],
+                    ContainerPort=props["port"],
+                    TargetGroupArn=t(props["target_group"]),
+                )
             ],
             HealthCheckGracePeriodSeconds=60,
             DeploymentConfiguration=ecs.DeploymentConfiguration(
@@ -511,7 +604,7 @@ def _db_parameter_group(node: Node, t: Translator) -> list[AWSObject]:
 
 
 def _resolve_secret(secret: Any, key: str) -> Join:
-    """A dynamic reference: CloudFormation reads the secret at deploy time; no literal is written."""
+    """A dynamic reference: CloudFormation reads the secret at deploy time; no literal written."""
     return Join("", ["{{resolve:secretsmanager:", secret, f":SecretString:{key}}}}}"])
 
 
@@ -589,7 +682,10 @@ def _secret(node: Node, t: Translator) -> list[AWSObject]:
 def _secret_attachment(node: Node, t: Translator) -> list[AWSObject]:
     return [
         secretsmanager.SecretTargetAttachment(
-            node.logical_id, SecretId=t(node.props["secret"]), TargetId=t(node.props["cluster"]), TargetType="AWS::RDS::DBCluster"
+            node.logical_id,
+            SecretId=t(node.props["secret"]),
+            TargetId=t(node.props["cluster"]),
+            TargetType="AWS::RDS::DBCluster",
         )
     ]
 
@@ -612,12 +708,26 @@ def _secret_rotation(node: Node, t: Translator) -> list[AWSObject]:
 
 
 def _sns_topic(node: Node, t: Translator) -> list[AWSObject]:
-    return [sns.Topic(node.logical_id, TopicName=node.name, KmsMasterKeyId=t(node.props["kms_key"]), Tags=_tags(node))]
+    return [
+        sns.Topic(
+            node.logical_id,
+            TopicName=node.name,
+            KmsMasterKeyId=t(node.props["kms_key"]),
+            Tags=_tags(node),
+        )
+    ]
 
 
 def _sns_subscription(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
-    return [sns.SubscriptionResource(node.logical_id, TopicArn=t(props["topic"]), Protocol=props["protocol"], Endpoint=props["endpoint"])]
+    return [
+        sns.SubscriptionResource(
+            node.logical_id,
+            TopicArn=t(props["topic"]),
+            Protocol=props["protocol"],
+            Endpoint=props["endpoint"],
+        )
+    ]
 
 
 def _alarm(node: Node, t: Translator) -> list[AWSObject]:
@@ -629,7 +739,10 @@ def _alarm(node: Node, t: Translator) -> list[AWSObject]:
             AlarmDescription=props["description"],
             Namespace=props["namespace"],
             MetricName=props["metric"],
-            Dimensions=[cloudwatch.MetricDimension(Name=key, Value=t(value)) for key, value in props["dimensions"].items()],
+            Dimensions=[
+                cloudwatch.MetricDimension(Name=key, Value=t(value))
+                for key, value in props["dimensions"].items()
+            ],
             Statistic=props["statistic"],
             Period=props["period"],
             EvaluationPeriods=props["evaluation_periods"],
@@ -644,15 +757,23 @@ def _alarm(node: Node, t: Translator) -> list[AWSObject]:
 
 
 def _dashboard(node: Node, t: Translator) -> list[AWSObject]:
-    return [cloudwatch.Dashboard(
-            node.logical_id, DashboardName=node.name, DashboardBody=t(node.props["body"]), Tags=_tags(node)
-        )]
+    return [
+        cloudwatch.Dashboard(
+            node.logical_id,
+            DashboardName=node.name,
+            DashboardBody=t(node.props["body"]),
+            Tags=_tags(node),
+        )
+    ]
 
 
 def _backup_vault(node: Node, t: Translator) -> list[AWSObject]:
     return [
         backup.BackupVault(
-            node.logical_id, BackupVaultName=node.name, EncryptionKeyArn=t(node.props["kms_key"]), BackupVaultTags=node.tags
+            node.logical_id,
+            BackupVaultName=node.name,
+            EncryptionKeyArn=t(node.props["kms_key"]),
+            BackupVaultTags=node.tags,
         )
     ]
 
@@ -678,13 +799,19 @@ def _backup_selection(node: Node, t: Translator) -> list[AWSObject]:
     selection = backup.BackupSelectionResourceType(
         SelectionName=node.name, IamRoleArn=t(props["role"]), Resources=t(props["resources"])
     )
-    return [backup.BackupSelection(node.logical_id, BackupPlanId=t(props["plan"]), BackupSelection=selection)]
+    return [
+        backup.BackupSelection(
+            node.logical_id, BackupPlanId=t(props["plan"]), BackupSelection=selection
+        )
+    ]
 
 
 def _state_machine(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
     destination = stepfunctions.LogDestination(
-        CloudWatchLogsLogGroup=stepfunctions.CloudWatchLogsLogGroup(LogGroupArn=t(props["log_group"]))
+        CloudWatchLogsLogGroup=stepfunctions.CloudWatchLogsLogGroup(
+            LogGroupArn=t(props["log_group"])
+        )
     )
     return [
         stepfunctions.StateMachine(
@@ -774,7 +901,7 @@ def _apply_node_options(node: Node, resource: AWSObject) -> None:
 
 def build_template(graph: Graph) -> Template:
     template = Template(
-        Description=f"paycompile: payment platform {graph.platform} ({graph.environment}, {graph.lifecycle})"
+        Description=f"paycompile: {graph.platform} ({graph.environment}, {graph.lifecycle})"
     )
     translate = Translator(graph)
     for node in graph:
@@ -786,7 +913,12 @@ def build_template(graph: Graph) -> Template:
         template.set_transform(ROTATION_TRANSFORM)
     for output in graph.outputs:
         template.add_output(
-            Output(output.name, Description=output.description, Value=translate(output.value), Export=Export(output.export))
+            Output(
+                output.name,
+                Description=output.description,
+                Value=translate(output.value),
+                Export=Export(output.export),
+            )
         )
     return template
 

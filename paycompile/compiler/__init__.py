@@ -1,1 +1,1 @@
-"""The compiler: spec -> resource graph (graph, builder and one module per platform area) + rules."""
+"""The compiler: spec -> resource graph (graph, builder, one module per platform area), rules."""

@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from paycompile.compiler.graph import TAGGABLE, Concat, Deletion, Graph, Kind, Node, Output, Pseudo, Ref
+from paycompile.compiler.graph import (
+    TAGGABLE,
+    Concat,
+    Deletion,
+    Graph,
+    Kind,
+    Node,
+    Output,
+    Pseudo,
+    Ref,
+)
 from paycompile.spec import policy
 from paycompile.spec.model import PlatformSpec
 
@@ -63,7 +73,9 @@ class Builder:
         node_tags = {}
         if kind in TAGGABLE:
             node_tags = dict(sorted({**self.base_tags, "Name": physical, **(tags or {})}.items()))
-        node = Node(kind, logical_id(parts), physical, props, node_tags, deletion, waivers or {}, depends_on)
+        node = Node(
+            kind, logical_id(parts), physical, props, node_tags, deletion, waivers or {}, depends_on
+        )
         return self.graph.add(node)
 
     def keep_data(self) -> Deletion:

@@ -17,17 +17,25 @@ def build_graph(spec: PlatformSpec) -> Graph:
     """The platform's resource graph, without checking the rules (see `compile_spec`)."""
     builder = Builder(spec)
     logs_key = kms_key(
-        builder, "logs", f"Encrypts the log groups of {builder.name()}",
+        builder,
+        "logs",
+        f"Encrypts the log groups of {builder.name()}",
         [
             service_may_use_key(
                 "CloudWatchLogsUseKey",
                 logs_principal(),
-                {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Concat(("arn:", *_logs_arn_prefix()))}},
+                {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": Concat(("arn:", *_logs_arn_prefix()))
+                    }
+                },
             )
         ],
     )
     data_key = kms_key(
-        builder, "data", f"Encrypts the data of {builder.name()}: database, secrets, backups, alarm topic",
+        builder,
+        "data",
+        f"Encrypts the data of {builder.name()}: database, secrets, backups, alarm topic",
         [service_may_use_key("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com")],
     )
     network = add_network(builder, logs_key)
@@ -40,7 +48,14 @@ def build_graph(spec: PlatformSpec) -> Graph:
 
 
 def _logs_arn_prefix() -> tuple[object, ...]:
-    return (Pseudo("partition"), ":logs:", Pseudo("region"), ":", Pseudo("account_id"), ":log-group:*")
+    return (
+        Pseudo("partition"),
+        ":logs:",
+        Pseudo("region"),
+        ":",
+        Pseudo("account_id"),
+        ":log-group:*",
+    )
 
 
 # (kind, attribute, output name suffix, description) for every id and ARN another stack may need.
@@ -54,7 +69,11 @@ _EXPORTED: dict[Kind, tuple[tuple[str, str], ...]] = {
     Kind.ECS_CLUSTER: (("name", "Name"), ("arn", "Arn")),
     Kind.ECS_SERVICE: (("arn", "Arn"),),
     Kind.TASK_DEFINITION: (("arn", "Arn"),),
-    Kind.DB_CLUSTER: (("arn", "Arn"), ("endpoint", "Endpoint"), ("reader_endpoint", "ReaderEndpoint")),
+    Kind.DB_CLUSTER: (
+        ("arn", "Arn"),
+        ("endpoint", "Endpoint"),
+        ("reader_endpoint", "ReaderEndpoint"),
+    ),
     Kind.SECRET: (("arn", "Arn"),),
     Kind.KMS_KEY: (("arn", "Arn"),),
     Kind.SNS_TOPIC: (("arn", "Arn"),),
@@ -72,8 +91,24 @@ def exported_attributes(kind: Kind) -> tuple[tuple[str, str], ...]:
 def _outputs(builder: Builder) -> None:
     for node in builder.graph:
         for attribute, suffix in exported_attributes(node.kind):
-            builder.output(f"{node.logical_id}{suffix}", ref(node, attribute), f"{node.kind} {node.name}: {attribute}")
+            builder.output(
+                f"{node.logical_id}{suffix}",
+                ref(node, attribute),
+                f"{node.kind} {node.name}: {attribute}",
+            )
     for tier in ("public", "private"):
-        subnets = [ref(node) for node in builder.graph.of_kind(Kind.SUBNET) if node.props["public"] == (tier == "public")]
-        joined = Concat(tuple(part for index, subnet in enumerate(subnets) for part in ((",",) if index else ()) + (subnet,)))
-        builder.output(f"{tier.title()}SubnetIds", joined, f"The three {tier} subnets, comma-separated")
+        subnets = [
+            ref(node)
+            for node in builder.graph.of_kind(Kind.SUBNET)
+            if node.props["public"] == (tier == "public")
+        ]
+        joined = Concat(
+            tuple(
+                part
+                for index, subnet in enumerate(subnets)
+                for part in ((",",) if index else ()) + (subnet,)
+            )
+        )
+        builder.output(
+            f"{tier.title()}SubnetIds", joined, f"The three {tier} subnets, comma-separated"
+        )

@@ -11,7 +11,9 @@ from paycompile.compiler.security import log_group_node, role, statement, unscop
 from paycompile.compiler.traffic import Traffic
 from paycompile.spec.model import Service
 
-PRIVATE_ECR = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)")
+PRIVATE_ECR = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)"
+)
 
 
 def add_compute(builder: Builder, network: Network, traffic: Traffic, logs_key: Node) -> Node:
@@ -21,8 +23,17 @@ def add_compute(builder: Builder, network: Network, traffic: Traffic, logs_key: 
     return cluster
 
 
-def _service(builder: Builder, cluster: Node, network: Network, traffic: Traffic, logs_key: Node, service: Service) -> Node:
-    log_group = log_group_node(builder, (service.name,), f"/ecs/{builder.name(service.name)}", logs_key)
+def _service(
+    builder: Builder,
+    cluster: Node,
+    network: Network,
+    traffic: Traffic,
+    logs_key: Node,
+    service: Service,
+) -> Node:
+    log_group = log_group_node(
+        builder, (service.name,), f"/ecs/{builder.name(service.name)}", logs_key
+    )
     pull = [
         statement(
             "WriteLogs",
@@ -36,11 +47,19 @@ def _service(builder: Builder, cluster: Node, network: Network, traffic: Traffic
             unscoped("EcrToken", ["ecr:GetAuthorizationToken"]),
             statement(
                 "PullImage",
-                ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                [f"arn:aws:ecr:{repository['region']}:{repository['account']}:repository/{repository['repo']}"],
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                [
+                    f"arn:aws:ecr:{repository['region']}:{repository['account']}:repository/{repository['repo']}"
+                ],
             ),
         ]
-    execution_role = role(builder, (service.name, "execution", "role"), "ecs-tasks.amazonaws.com", pull)
+    execution_role = role(
+        builder, (service.name, "execution", "role"), "ecs-tasks.amazonaws.com", pull
+    )
     task_role = role(
         builder,
         (service.name, "task", "role"),

@@ -24,7 +24,9 @@ class Data:
     secret: Node
 
 
-def add_data(builder: Builder, network: Network, traffic: Traffic, data_key: Node, logs_key: Node) -> Data:
+def add_data(
+    builder: Builder, network: Network, traffic: Traffic, data_key: Node, logs_key: Node
+) -> Data:
     spec = builder.spec.database
     retained = builder.retained
     secret = builder.add(
@@ -43,7 +45,10 @@ def add_data(builder: Builder, network: Network, traffic: Traffic, data_key: Nod
     subnet_group = builder.add(
         Kind.DB_SUBNET_GROUP,
         ("db", "subnets"),
-        {"description": "Private subnets of the Aurora cluster", "subnets": [ref(s) for s in network.private_subnets]},
+        {
+            "description": "Private subnets of the Aurora cluster",
+            "subnets": [ref(s) for s in network.private_subnets],
+        },
     )
     parameters = builder.add(
         Kind.DB_CLUSTER_PARAMETER_GROUP,
@@ -88,7 +93,9 @@ def add_data(builder: Builder, network: Network, traffic: Traffic, data_key: Nod
         name=cluster_name,
         deletion="snapshot" if retained else "delete",
         depends_on=tuple(group.logical_id for group in log_groups),
-        waivers={} if retained else {"CKV_AWS_139": "ephemeral lifecycle: the stack must delete cleanly"},
+        waivers={}
+        if retained
+        else {"CKV_AWS_139": "ephemeral lifecycle: the stack must delete cleanly"},
     )
     monitoring_role = role(
         builder,
@@ -113,7 +120,9 @@ def add_data(builder: Builder, network: Network, traffic: Traffic, data_key: Nod
             },
         )
     attachment = builder.add(
-        Kind.SECRET_ATTACHMENT, ("db", "secret", "attachment"), {"secret": ref(secret), "cluster": ref(cluster)}
+        Kind.SECRET_ATTACHMENT,
+        ("db", "secret", "attachment"),
+        {"secret": ref(secret), "cluster": ref(cluster)},
     )
     builder.add(
         Kind.SECRET_ROTATION,

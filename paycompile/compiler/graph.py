@@ -187,7 +187,12 @@ class Graph:
                 for node in self
             ],
             "outputs": [
-                {"name": o.name, "value": _plain(o.value), "export": o.export, "description": o.description}
+                {
+                    "name": o.name,
+                    "value": _plain(o.value),
+                    "export": o.export,
+                    "description": o.description,
+                }
                 for o in self.outputs
             ],
         }

@@ -19,7 +19,7 @@ class Network:
 
 
 def subnet_cidrs(cidr: str) -> list[str]:
-    """Six equal, non-overlapping subnets: public 0..2 then private 0..2 (eight slots, two spare)."""
+    """Six equal, non-overlapping subnets: public 0..2, then private 0..2 (two of eight spare)."""
     network = ipaddress.IPv4Network(cidr)
     return [str(subnet) for subnet in network.subnets(prefixlen_diff=3)][:6]
 
@@ -27,7 +27,9 @@ def subnet_cidrs(cidr: str) -> list[str]:
 def add_network(builder: Builder, logs_key: Node) -> Network:
     spec = builder.spec.network
     zones = policy.REQUIRED_AVAILABILITY_ZONES
-    vpc = builder.add(Kind.VPC, ("vpc",), {"cidr": spec.cidr, "dns": True, "flow_logs": spec.flow_logs})
+    vpc = builder.add(
+        Kind.VPC, ("vpc",), {"cidr": spec.cidr, "dns": True, "flow_logs": spec.flow_logs}
+    )
     cidrs = subnet_cidrs(spec.cidr)
     public = [_subnet(builder, vpc, "public", zone, cidrs[zone]) for zone in range(zones)]
     private = [_subnet(builder, vpc, "private", zone, cidrs[zones + zone]) for zone in range(zones)]
@@ -36,7 +38,11 @@ def add_network(builder: Builder, logs_key: Node) -> Network:
     builder.add(
         Kind.ROUTE_TABLE,
         ("public", "routes"),
-        {"vpc": ref(vpc), "default_route": {"gateway": ref(gateway)}, "subnets": [ref(s) for s in public]},
+        {
+            "vpc": ref(vpc),
+            "default_route": {"gateway": ref(gateway)},
+            "subnets": [ref(s) for s in public],
+        },
         depends_on=(gateway.logical_id,),
     )
     nats = [_nat_gateway(builder, public[zone], zone) for zone in range(spec.nat_gateways)]
@@ -71,7 +77,9 @@ def _nat_gateway(builder: Builder, subnet: Node, zone: int) -> Node:
 
 
 def _flow_logs(builder: Builder, vpc: Node, logs_key: Node) -> None:
-    log_group = log_group_node(builder, ("flow", "logs"), f"/vpc/{builder.name('flow-logs')}", logs_key)
+    log_group = log_group_node(
+        builder, ("flow", "logs"), f"/vpc/{builder.name('flow-logs')}", logs_key
+    )
     writer = role(
         builder,
         ("flow", "logs", "role"),
@@ -87,7 +95,13 @@ def _flow_logs(builder: Builder, vpc: Node, logs_key: Node) -> None:
     builder.add(
         Kind.FLOW_LOG,
         ("vpc", "flow", "log"),
-        {"vpc": ref(vpc), "log_group": ref(log_group, "arn"), "role": ref(writer, "arn"), "traffic": "ALL"},
+        {
+            "vpc": ref(vpc),
+            "log_group": ref(log_group, "arn"),
+            "role": ref(writer, "arn"),
+            "traffic": "ALL",
+        },
     )
+
 
 __all__ = ["Network", "add_network", "subnet_cidrs"]

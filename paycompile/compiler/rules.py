@@ -512,7 +512,10 @@ def database_lifecycle(graph: Graph) -> list[str]:
     }
     problems = []
     for cluster in graph.of_kind(Kind.DB_CLUSTER):
-        have = {"deletion": cluster.deletion, "deletion_protection": cluster.props.get("deletion_protection")}
+        have = {
+            "deletion": cluster.deletion,
+            "deletion_protection": cluster.props.get("deletion_protection"),
+        }
         problems += [
             f"{cluster.logical_id}: {key} is {have[key]!r}, {graph.lifecycle} wants {value!r}"
             for key, value in want.items()

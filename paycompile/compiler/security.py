@@ -11,15 +11,44 @@ from paycompile.spec import policy
 # The key administrator's actions, listed rather than `kms:*` so that no policy paycompile
 # writes holds a wildcard action (PAY-GOV-002).
 KEY_ADMIN_ACTIONS = [
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias",
-    "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey",
-    "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants",
-    "kms:ListKeyPolicies", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom",
-    "kms:ReEncryptTo", "kms:RetireGrant", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
 ]
-KEY_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+KEY_USE_ACTIONS = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
 
 # Actions AWS cannot scope to a resource, and why each needs `Resource: "*"` (PAY-GOV-002).
 UNSCOPABLE_ACTIONS = {
@@ -32,9 +61,9 @@ UNSCOPABLE_ACTIONS = {
     "logs:PutResourcePolicy": "Step Functions log delivery is configured account-wide",
     "logs:DescribeResourcePolicies": "Step Functions log delivery is configured account-wide",
     "logs:DescribeLogGroups": "Step Functions log delivery lists log groups account-wide",
-    "elasticloadbalancing:DescribeTargetHealth": "Describe calls take no resource-level permissions",
-    "elasticloadbalancing:DescribeRules": "Describe calls take no resource-level permissions",
-    "elasticloadbalancing:DescribeListeners": "Describe calls take no resource-level permissions",
+    "elasticloadbalancing:DescribeTargetHealth": "Describe calls take no resource permissions",
+    "elasticloadbalancing:DescribeRules": "Describe calls take no resource permissions",
+    "elasticloadbalancing:DescribeListeners": "Describe calls take no resource permissions",
     "xray:PutTraceSegments": "X-Ray accepts trace data per account",
     "xray:PutTelemetryRecords": "X-Ray accepts trace data per account",
     "xray:GetSamplingRules": "X-Ray sampling rules are read per account",
@@ -42,7 +71,9 @@ UNSCOPABLE_ACTIONS = {
 }
 
 
-def kms_key(builder: Builder, purpose: str, description: str, service_statements: list[dict[str, Any]]) -> Node:
+def kms_key(
+    builder: Builder, purpose: str, description: str, service_statements: list[dict[str, Any]]
+) -> Node:
     """A customer managed key with rotation; the account administers it, named services use it."""
     root = arn("iam", "root", region=False)
     policy = {
@@ -72,7 +103,9 @@ def kms_key(builder: Builder, purpose: str, description: str, service_statements
     )
 
 
-def service_may_use_key(sid: str, principal: Any, condition: dict[str, Any] | None = None) -> dict[str, Any]:
+def service_may_use_key(
+    sid: str, principal: Any, condition: dict[str, Any] | None = None
+) -> dict[str, Any]:
     statement: dict[str, Any] = {
         "Sid": sid,
         "Effect": "Allow",
@@ -115,7 +148,8 @@ def role(
             "service": service,
             "statements": statements,
             "managed_policies": [
-                Concat(("arn:", Pseudo("partition"), f":iam::aws:policy/{policy}")) for policy in managed_policies
+                Concat(("arn:", Pseudo("partition"), f":iam::aws:policy/{policy}"))
+                for policy in managed_policies
             ],
         },
     )

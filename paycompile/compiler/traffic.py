@@ -18,15 +18,32 @@ COLORS = ("blue", "green")
 # Regions opened before August 2022 deliver ALB access logs from a regional ELB account;
 # newer regions use the log-delivery service principal.
 ELB_LOG_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
-    "ap-southeast-3": "589379963580", "ap-south-1": "718504428378", "ap-northeast-3": "383597477331",
-    "ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
-    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
-    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-south-1": "635631232127",
-    "eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225",
-    "sa-east-1": "507241528517", "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
-    "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580",
+    "ap-south-1": "718504428378",
+    "ap-northeast-3": "383597477331",
+    "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-gov-west-1": "048591011584",
+    "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993",
+    "cn-northwest-1": "037604701340",
 }
 
 
@@ -52,34 +69,79 @@ class Traffic:
 def add_traffic(builder: Builder, network: Network) -> Traffic:
     spec = builder.spec
     vpc = ref(network.vpc)
-    database_sg = _security_group(builder, "db", vpc, "Aurora cluster: MySQL from the service tasks only", [])
+    database_sg = _security_group(
+        builder, "db", vpc, "Aurora cluster: MySQL from the service tasks only", []
+    )
     rotation_sg = _security_group(
-        builder, "rotation", vpc, "Secret rotation function: Secrets Manager API and the database",
-        [_egress(443, ANYWHERE, "HTTPS to the Secrets Manager API"), _egress(DB_PORT, ref(database_sg), "MySQL")],
+        builder,
+        "rotation",
+        vpc,
+        "Secret rotation function: Secrets Manager API and the database",
+        [
+            _egress(443, ANYWHERE, "HTTPS to the Secrets Manager API"),
+            _egress(DB_PORT, ref(database_sg), "MySQL"),
+        ],
     )
     service_sgs = {
         service.name: _security_group(
-            builder, f"{service.name}-tasks", vpc, f"Tasks of service {service.name}: the ALB on {service.port}",
-            [_egress(443, ANYWHERE, "HTTPS to AWS APIs and image registries"), _egress(DB_PORT, ref(database_sg), "MySQL")],
+            builder,
+            f"{service.name}-tasks",
+            vpc,
+            f"Tasks of service {service.name}: the ALB on {service.port}",
+            [
+                _egress(443, ANYWHERE, "HTTPS to AWS APIs and image registries"),
+                _egress(DB_PORT, ref(database_sg), "MySQL"),
+            ],
         )
         for service in spec.services
     }
     alb_sg = _security_group(
-        builder, "alb", vpc, "Application load balancer: HTTPS (and HTTP to redirect) from the internet",
+        builder,
+        "alb",
+        vpc,
+        "Application load balancer: HTTPS (and HTTP to redirect) from the internet",
         [_egress(s.port, ref(service_sgs[s.name]), f"to service {s.name}") for s in spec.services],
     )
     _ingress(builder, alb_sg, ("alb", "https"), 443, ANYWHERE, "HTTPS from the internet")
     _ingress(
-        builder, alb_sg, ("alb", "http"), 80, ANYWHERE, "HTTP from the internet, only redirected to HTTPS",
+        builder,
+        alb_sg,
+        ("alb", "http"),
+        80,
+        ANYWHERE,
+        "HTTP from the internet, only redirected to HTTPS",
         waivers={"CKV_AWS_260": "port 80 only answers with a redirect to HTTPS (PAY-TLS-002)"},
     )
     for service in spec.services:
-        _ingress(builder, service_sgs[service.name], (service.name, "from", "alb"), service.port, ref(alb_sg), "from the ALB")
-        _ingress(builder, database_sg, ("db", "from", service.name), DB_PORT, ref(service_sgs[service.name]), f"MySQL from {service.name}")
-    _ingress(builder, database_sg, ("db", "from", "rotation"), DB_PORT, ref(rotation_sg), "MySQL from the rotation function")
+        _ingress(
+            builder,
+            service_sgs[service.name],
+            (service.name, "from", "alb"),
+            service.port,
+            ref(alb_sg),
+            "from the ALB",
+        )
+        _ingress(
+            builder,
+            database_sg,
+            ("db", "from", service.name),
+            DB_PORT,
+            ref(service_sgs[service.name]),
+            f"MySQL from {service.name}",
+        )
+    _ingress(
+        builder,
+        database_sg,
+        ("db", "from", "rotation"),
+        DB_PORT,
+        ref(rotation_sg),
+        "MySQL from the rotation function",
+    )
 
     load_balancer = _load_balancer(builder, network, alb_sg)
-    target_groups = {service.name: _target_groups(builder, network, service) for service in spec.services}
+    target_groups = {
+        service.name: _target_groups(builder, network, service) for service in spec.services
+    }
     default = spec.default_service
     https = builder.add(
         Kind.LISTENER,
@@ -100,24 +162,41 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
     builder.add(
         Kind.LISTENER,
         ("http", "listener"),
-        {"load_balancer": ref(load_balancer), "port": 80, "protocol": "HTTP", "default_action": {"redirect_https": 443}},
+        {
+            "load_balancer": ref(load_balancer),
+            "port": 80,
+            "protocol": "HTTP",
+            "default_action": {"redirect_https": 443},
+        },
         waivers={
             "CKV_AWS_2": "this listener only redirects to HTTPS (PAY-TLS-002)",
-            "CKV_AWS_103": "plain-HTTP redirect listener has no TLS; the 443 listener's policy is TLS 1.2+",
+            "CKV_AWS_103": (
+                "plain-HTTP redirect listener has no TLS; the 443 listener's policy is TLS 1.2+"
+            ),
         },
     )
     traffic = Traffic(load_balancer, https, database_sg, rotation_sg)
     routed = [service for service in spec.services if service.route]
     for priority, service in enumerate(routed, start=1):
         rule = _listener_rule(builder, https, service, target_groups[service.name], priority * 10)
-        traffic.services[service.name] = ServiceTraffic(service_sgs[service.name], target_groups[service.name], rule, https)
+        traffic.services[service.name] = ServiceTraffic(
+            service_sgs[service.name], target_groups[service.name], rule, https
+        )
     if default:
-        traffic.services[default.name] = ServiceTraffic(service_sgs[default.name], target_groups[default.name], None, https)
+        traffic.services[default.name] = ServiceTraffic(
+            service_sgs[default.name], target_groups[default.name], None, https
+        )
     return traffic
 
 
-def _security_group(builder: Builder, purpose: str, vpc: Ref, description: str, egress: list[dict[str, Any]]) -> Node:
-    return builder.add(Kind.SECURITY_GROUP, (purpose, "sg"), {"vpc": vpc, "description": description, "egress": egress})
+def _security_group(
+    builder: Builder, purpose: str, vpc: Ref, description: str, egress: list[dict[str, Any]]
+) -> Node:
+    return builder.add(
+        Kind.SECURITY_GROUP,
+        (purpose, "sg"),
+        {"vpc": vpc, "description": description, "egress": egress},
+    )
 
 
 def _egress(port: int, peer: str | Ref, description: str) -> dict[str, Any]:
@@ -136,7 +215,13 @@ def _ingress(
     return builder.add(
         Kind.SECURITY_GROUP_INGRESS,
         (*parts, "ingress"),
-        {"group": ref(group), "protocol": "tcp", "port": port, "peer": peer, "description": description},
+        {
+            "group": ref(group),
+            "protocol": "tcp",
+            "port": port,
+            "peer": peer,
+            "description": description,
+        },
         waivers=waivers,
     )
 
@@ -157,7 +242,7 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         deletion="retain",
         waivers={
             "CKV_AWS_145": "ALB access logs can only be delivered to an SSE-S3 (AES256) bucket",
-            "CKV_AWS_18": "this bucket is the access-log destination; logging it to itself would loop",
+            "CKV_AWS_18": "the access-log destination; logging it to itself would loop",
             "CKV_AWS_21": "log objects are written once and expire; versioning adds nothing",
         },
     )
@@ -200,7 +285,9 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
             "drop_invalid_headers": True,
         },
         depends_on=(bucket_policy.logical_id,),
-        waivers={} if retained else {"CKV_AWS_150": "ephemeral lifecycle: the stack must delete cleanly"},
+        waivers={}
+        if retained
+        else {"CKV_AWS_150": "ephemeral lifecycle: the stack must delete cleanly"},
     )
 
 
@@ -221,13 +308,17 @@ def _target_groups(builder: Builder, network: Network, service: Service) -> dict
             },
             name=builder.name(service.name, color),
             tags={"DeploymentColor": color, "Service": service.name},
-            waivers={"CKV_AWS_378": "TLS terminates at the ALB; targets are private tasks in the VPC"},
+            waivers={
+                "CKV_AWS_378": "TLS terminates at the ALB; targets are private tasks in the VPC"
+            },
         )
         for color in COLORS
     }
 
 
-def _listener_rule(builder: Builder, listener: Node, service: Service, groups: dict[str, Node], priority: int) -> Node:
+def _listener_rule(
+    builder: Builder, listener: Node, service: Service, groups: dict[str, Node], priority: int
+) -> Node:
     assert service.route is not None
     kind, value = service.route.key
     return builder.add(
@@ -241,5 +332,3 @@ def _listener_rule(builder: Builder, listener: Node, service: Service, groups: d
             "service": service.name,
         },
     )
-
-
