@@ -9,7 +9,7 @@ the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from troposphere import (
@@ -40,7 +40,16 @@ from troposphere import (
 from troposphere import Ref as CfnRef
 from troposphere import elasticloadbalancingv2 as elb
 
-from paycompile.compiler.graph import Concat, Graph, Json, Kind, Node, Pseudo, Ref
+from paycompile.compiler.graph import (
+    Concat,
+    Graph,
+    Json,
+    Kind,
+    Node,
+    Pseudo,
+    Ref,
+    deploy_time_values,
+)
 
 ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
 _PSEUDO = {
@@ -120,7 +129,7 @@ class Translator:
 
     def sub_json(self, value: Any) -> Sub | str:
         """JSON text with references substituted by Fn::Sub at deploy time."""
-        if not any(True for _ in _refs_or_pseudos(value)):
+        if not any(True for _ in deploy_time_values(value)):
             return json.dumps(value, separators=(",", ":"), sort_keys=True)
         tokens: list[str] = []
 
@@ -139,17 +148,6 @@ class Translator:
         for index, token in enumerate(tokens):
             text = text.replace(f"\ue000{index}\ue001", token)
         return Sub(text)
-
-
-def _refs_or_pseudos(value: Any) -> Iterator[Any]:
-    if isinstance(value, Ref | Pseudo | Concat):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _refs_or_pseudos(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _refs_or_pseudos(item)
 
 
 def _escape(text: str) -> str:

@@ -198,19 +198,24 @@ class Graph:
         }
 
 
-def _refs_in(value: Any) -> Iterator[Ref]:
-    if isinstance(value, Ref):
+def deploy_time_values(value: Any) -> Iterator[Ref | Pseudo]:
+    """Every Ref and Pseudo in a property value: what is only known once deployed."""
+    if isinstance(value, Ref | Pseudo):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _refs_in(item)
+            yield from deploy_time_values(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _refs_in(item)
+            yield from deploy_time_values(item)
     elif isinstance(value, Concat):
-        yield from _refs_in(value.parts)
+        yield from deploy_time_values(value.parts)
     elif isinstance(value, Json):
-        yield from _refs_in(value.value)
+        yield from deploy_time_values(value.value)
+
+
+def _refs_in(value: Any) -> Iterator[Ref]:
+    return (item for item in deploy_time_values(value) if isinstance(item, Ref))
 
 
 def _plain(value: Any) -> Any:
