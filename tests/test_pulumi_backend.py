@@ -178,6 +178,27 @@ def test_deploy_without_the_cli_raises_the_install_hint(
     assert lines == [] and not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("action", ["preview", "up", "destroy"])
+def test_cli_deploy_commands_without_the_cli_exit_3_with_one_line(
+    reference_spec_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    action: str,
+) -> None:
+    from paycompile.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    assert main([action, str(reference_spec_path), "--backend", "pulumi", "--env", "prod"]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "get.pulumi.com" in captured.err
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "data").exists()
+
+
 def test_deploy_without_a_passphrase_says_how_to_set_it(
     reference_spec_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
