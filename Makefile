@@ -1,4 +1,6 @@
 # The habits: `make demo`, `make test`, `make lint`, `make bench`. Each sets itself up from nothing.
+# constraints.txt pins the versions CI was green with (cfn-lint's and checkov's rules, the
+# template snapshots and the mocked Pulumi plan all depend on them); pyproject.toml keeps ranges.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,10 +12,10 @@ CHECKOV_VERSION := 3.3.30
 
 .PHONY: demo test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,pulumi]'
+	$(PY) -m pip install --quiet -e '.[dev,pulumi]' -c constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,10 +24,10 @@ demo: $(STAMP)
 	$(VENV)/bin/paycompile build examples/platform.yaml --backend cfn --env prod -o $(OUT)/payment-prod.template.json
 	$(VENV)/bin/cfn-lint $(OUT)/payment-dev.template.json $(OUT)/payment-prod.template.json && echo "cfn-lint: 0 errors, 0 warnings"
 
-$(CHECKOV):
+$(CHECKOV): constraints-checkov.txt
 	$(PYTHON) -m venv .tools/checkov
 	.tools/checkov/bin/python -m pip install --quiet --upgrade pip
-	.tools/checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	.tools/checkov/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)' -c constraints-checkov.txt
 
 # tests/test_checkov.py runs this binary; a missing one fails the suite rather than skipping.
 test: $(CHECKOV)
