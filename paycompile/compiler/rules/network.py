@@ -1,0 +1,128 @@
+"""Network rules: zones, subnets, NAT routing, flow logs."""
+
+from __future__ import annotations
+
+from paycompile.compiler.graph import Graph, Kind, Ref
+from paycompile.compiler.rules.helpers import (
+    as_dict,
+    ipv4_network,
+    kms_encrypted,
+    node_at,
+    nodes_at,
+)
+from paycompile.compiler.rules.registry import rule
+from paycompile.spec import policy
+
+
+@rule(
+    "PAY-NET-001",
+    "Exactly 3 availability zones, each with one public and one private subnet; no CIDRs overlap.",
+    ("F1",),
+    ("1.4.1", "12.10.1"),
+)
+def three_zones(graph: Graph) -> list[str]:
+    subnets = graph.of_kind(Kind.SUBNET)
+    problems = []
+    for public in (True, False):
+        zones = sorted(
+            str(node.props.get("zone_index"))  # str: a damaged zone must not break the sort
+            for node in subnets
+            if node.props.get("public") is public
+        )
+        if zones != [str(zone) for zone in range(policy.REQUIRED_AVAILABILITY_ZONES)]:
+            tier = "public" if public else "private"
+            problems.append(f"{tier} subnets cover zones {zones}, want 0..2 once each")
+    networks = [ipv4_network(node) for node in subnets]
+    vpcs = [vpc for vpc in map(ipv4_network, graph.of_kind(Kind.VPC)) if vpc is not None]
+    problems += [
+        f"{node.logical_id}: no valid CIDR"
+        for node in [*graph.of_kind(Kind.VPC), *subnets]
+        if ipv4_network(node) is None
+    ]
+    for index, first in enumerate(networks):
+        if first is None:
+            continue
+        problems += [
+            f"subnets {first} and {other} overlap"
+            for other in networks[index + 1 :]
+            if other and first.overlaps(other)
+        ]
+        problems += [
+            f"subnet {first} lies outside the VPC" for vpc in vpcs if not first.subnet_of(vpc)
+        ]
+    return problems
+
+
+@rule(
+    "PAY-NET-002",
+    "1 or 3 NAT gateways, each used; private subnets route through one, public ones via the IGW.",
+    ("F16",),
+    ("1.3.2", "1.4.1"),
+)
+def nat_routes(graph: Graph) -> list[str]:
+    nats = graph.of_kind(Kind.NAT_GATEWAY)
+    problems = []
+    if len(nats) not in policy.ALLOWED_NAT_GATEWAY_COUNTS:
+        problems.append(f"{len(nats)} NAT gateways, want 1 (shared) or 3 (one per zone)")
+    used: set[str] = set()
+    routed: set[str] = set()
+    for table in graph.of_kind(Kind.ROUTE_TABLE):
+        subnets = nodes_at(graph, table.props.get("subnets"), Kind.SUBNET)
+        public = {subnet.props.get("public") is True for subnet in subnets if subnet}
+        route = as_dict(table.props.get("default_route"))
+        if None in subnets or len(public) != 1:
+            problems.append(f"{table.logical_id} must serve subnets of one tier, all in the graph")
+            continue
+        routed |= {subnet.logical_id for subnet in subnets if subnet}
+        if public == {True}:
+            if node_at(graph, route.get("gateway"), Kind.INTERNET_GATEWAY) is None:
+                problems.append(f"{table.logical_id}: public default route must use the IGW")
+        else:
+            nat = node_at(graph, route.get("nat_gateway"), Kind.NAT_GATEWAY)
+            if nat is None or set(route) != {"nat_gateway"}:
+                problems.append(f"{table.logical_id}: private default route must use a NAT gateway")
+            else:
+                used.add(nat.logical_id)
+    problems += [
+        f"{s.logical_id} has no route table"
+        for s in graph.of_kind(Kind.SUBNET)
+        if s.logical_id not in routed
+    ]
+    problems += [
+        f"{nat.logical_id} routes no subnet (cost, F16)"
+        for nat in nats
+        if nat.logical_id not in used
+    ]
+    for nat in nats:
+        subnet = node_at(graph, nat.props.get("subnet"), Kind.SUBNET)
+        if subnet is None or subnet.props.get("public") is not True:
+            problems.append(f"{nat.logical_id} must sit in a public subnet")
+    return problems
+
+
+@rule(
+    "PAY-NET-003",
+    "VPC flow logs, where requested (the default), capture ALL traffic into a KMS-encrypted "
+    "log group of the graph.",
+    (),
+    ("10.2.1", "10.3.3"),
+)
+def flow_logs(graph: Graph) -> list[str]:
+    flows = graph.of_kind(Kind.FLOW_LOG)
+    watched = [flow.props.get("vpc") for flow in flows]
+    problems = [
+        f"{vpc.logical_id} asks for flow logs but no flow log watches it"
+        for vpc in graph.of_kind(Kind.VPC)
+        if vpc.props.get("flow_logs") is not False and Ref(vpc.logical_id) not in watched
+    ]
+    for flow in flows:
+        group = node_at(graph, flow.props.get("log_group"), Kind.LOG_GROUP)
+        if node_at(graph, flow.props.get("vpc"), Kind.VPC) is None:
+            problems.append(f"{flow.logical_id} watches no VPC of the graph")
+        if flow.props.get("traffic") != "ALL":
+            problems.append(f"{flow.logical_id} captures {flow.props.get('traffic')!r}, want ALL")
+        if group is None or not kms_encrypted(graph, group):
+            problems.append(f"{flow.logical_id} must write to a KMS-encrypted log group")
+        if node_at(graph, flow.props.get("role"), Kind.IAM_ROLE) is None:
+            problems.append(f"{flow.logical_id} has no delivery role in the graph")
+    return problems
