@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 import paycompile
 from paycompile.compiler.graph import TAGGABLE, Kind, Ref, render_json
@@ -62,3 +65,17 @@ def test_every_backend_emits_every_kind() -> None:
 
     assert set(cfn.RESOURCES) == set(Kind)
     assert set(pulumi_program.RESOURCES) == set(Kind)
+
+
+def test_a_backend_whose_library_is_missing_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from paycompile.backends import BACKENDS, get_backend
+
+    def missing(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name="pulumi")
+
+    monkeypatch.setitem(BACKENDS, "pulumi", "paycompile.backends.pulumi")
+    monkeypatch.setattr(importlib, "import_module", missing)
+    with pytest.raises(paycompile.BackendError, match=r"pip install 'paycompile\[pulumi\]'"):
+        get_backend("pulumi")

@@ -31,6 +31,13 @@ def get_backend(name: str) -> Backend:
     """Import the backend's module only now, so unused backends cost nothing."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
-    module = importlib.import_module(BACKENDS[name])
+    try:
+        module = importlib.import_module(BACKENDS[name])
+    except ModuleNotFoundError as missing:
+        if missing.name and missing.name.startswith("paycompile"):
+            raise
+        raise BackendError(
+            f"the {name} backend needs {missing.name}: pip install 'paycompile[{name}]'"
+        ) from None
     backend: Backend = module.BACKEND
     return backend
