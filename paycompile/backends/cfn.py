@@ -94,7 +94,12 @@ class Translator:
         if isinstance(value, Pseudo):
             return CfnRef(_PSEUDO[value.name])
         if isinstance(value, Concat):
-            parts = [self(part) for part in value.parts]
+            parts: list[Any] = []
+            for part in (self(part) for part in value.parts):
+                if isinstance(part, str) and parts and isinstance(parts[-1], str):
+                    parts[-1] += part  # adjacent literals read better as one string
+                else:
+                    parts.append(part)
             return parts[0] if len(parts) == 1 else Join("", parts)
         if isinstance(value, Json):
             return self.sub_json(value.value)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from paycompile.compiler.builder import Builder, ref
-from paycompile.compiler.compute import add_compute
-from paycompile.compiler.data import add_data
+from paycompile.compiler.compute import Credentials, add_compute
+from paycompile.compiler.data import add_data, add_master_secret
 from paycompile.compiler.graph import Concat, Graph, Kind, Pseudo
 from paycompile.compiler.network import add_network
 from paycompile.compiler.operations import add_operations
@@ -40,8 +40,9 @@ def build_graph(spec: PlatformSpec) -> Graph:
     )
     network = add_network(builder, logs_key)
     traffic = add_traffic(builder, network)
-    cluster = add_compute(builder, network, traffic, logs_key)
-    data = add_data(builder, network, traffic, data_key, logs_key)
+    secret = add_master_secret(builder, data_key)
+    cluster = add_compute(builder, network, traffic, logs_key, Credentials(secret, data_key))
+    data = add_data(builder, network, traffic, secret, data_key, logs_key)
     add_operations(builder, traffic, data, cluster, data_key, logs_key)
     _outputs(builder)
     return builder.graph

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from paycompile.compiler.builder import Builder, arn, ref
-from paycompile.compiler.graph import Concat, Kind, Node
+from paycompile.compiler.graph import Concat, Kind, Node, Pseudo
 from paycompile.compiler.network import Network
 from paycompile.compiler.security import log_group_node, role, statement, unscoped
 from paycompile.compiler.traffic import Traffic
+from paycompile.spec import policy
 from paycompile.spec.model import Service
 
 PRIVATE_ECR = re.compile(
@@ -16,10 +19,20 @@ PRIVATE_ECR = re.compile(
 )
 
 
-def add_compute(builder: Builder, network: Network, traffic: Traffic, logs_key: Node) -> Node:
+@dataclass(frozen=True)
+class Credentials:
+    """The database secret the services read at run time, and the key that encrypts it."""
+
+    secret: Node
+    key: Node
+
+
+def add_compute(
+    builder: Builder, network: Network, traffic: Traffic, logs_key: Node, credentials: Credentials
+) -> Node:
     cluster = builder.add(Kind.ECS_CLUSTER, ("cluster",), {"container_insights": True})
     for service in builder.spec.services:
-        _service(builder, cluster, network, traffic, logs_key, service)
+        _service(builder, cluster, network, traffic, logs_key, credentials, service)
     return cluster
 
 
@@ -29,6 +42,7 @@ def _service(
     network: Network,
     traffic: Traffic,
     logs_key: Node,
+    credentials: Credentials,
     service: Service,
 ) -> Node:
     log_group = log_group_node(
@@ -52,9 +66,7 @@ def _service(
                     "ecr:BatchGetImage",
                     "ecr:GetDownloadUrlForLayer",
                 ],
-                [
-                    f"arn:aws:ecr:{repository['region']}:{repository['account']}:repository/{repository['repo']}"
-                ],
+                [_repository_arn(repository)],
             ),
         ]
     execution_role = role(
@@ -64,13 +76,7 @@ def _service(
         builder,
         (service.name, "task", "role"),
         "ecs-tasks.amazonaws.com",
-        [
-            statement(
-                "ReadOwnConfig",
-                ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
-                [arn("ssm", f"parameter/{builder.spec.name}/{builder.env}/*")],
-            )
-        ],
+        _task_statements(builder, credentials),
     )
     task = builder.add(
         Kind.TASK_DEFINITION,
@@ -109,3 +115,28 @@ def _service(
         },
         depends_on=(listener.logical_id,),
     )
+
+
+def _task_statements(builder: Builder, credentials: Credentials) -> list[dict[str, Any]]:
+    """What a service's code may do: read its own configuration and the database secret."""
+    via_secrets_manager = Concat(("secretsmanager.", Pseudo("region"), ".amazonaws.com"))
+    decrypt = statement("DecryptDatabaseSecret", ["kms:Decrypt"], [ref(credentials.key, "arn")])
+    return [
+        statement(
+            "ReadOwnConfig",
+            ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+            [arn("ssm", f"parameter/{builder.spec.name}/{builder.env}/*")],
+        ),
+        # Rotation changes the password under running tasks, so they read the secret when
+        # they connect rather than having it injected once at start (F6, F15).
+        statement(
+            "ReadDatabaseSecret", ["secretsmanager:GetSecretValue"], [ref(credentials.secret)]
+        ),
+        {**decrypt, "Condition": {"StringEquals": {"kms:ViaService": via_secrets_manager}}},
+    ]
+
+
+def _repository_arn(repository: re.Match[str]) -> str:
+    partition = policy.REGIONS.get(repository["region"], "aws")
+    account, region, name = repository["account"], repository["region"], repository["repo"]
+    return f"arn:{partition}:ecr:{region}:{account}:repository/{name}"

@@ -24,12 +24,9 @@ class Data:
     secret: Node
 
 
-def add_data(
-    builder: Builder, network: Network, traffic: Traffic, data_key: Node, logs_key: Node
-) -> Data:
-    spec = builder.spec.database
-    retained = builder.retained
-    secret = builder.add(
+def add_master_secret(builder: Builder, data_key: Node) -> Node:
+    """The cluster's master credentials; created before the services, whose roles may read it."""
+    return builder.add(
         Kind.SECRET,
         ("db", "secret"),
         {
@@ -42,6 +39,18 @@ def add_data(
         },
         deletion=builder.keep_data(),
     )
+
+
+def add_data(
+    builder: Builder,
+    network: Network,
+    traffic: Traffic,
+    secret: Node,
+    data_key: Node,
+    logs_key: Node,
+) -> Data:
+    spec = builder.spec.database
+    retained = builder.retained
     subnet_group = builder.add(
         Kind.DB_SUBNET_GROUP,
         ("db", "subnets"),
