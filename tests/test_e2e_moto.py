@@ -25,6 +25,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -177,6 +178,15 @@ def reference_template() -> dict[str, Any]:
     return parsed
 
 
+def expected_governance_tags() -> dict[str, str]:
+    """What the spec file itself says every resource must carry (not what the graph says)."""
+    document = yaml.safe_load(REFERENCE.read_text())
+    return {
+        "Environment": document["environment"],
+        **{key: document["tags"][key] for key in GOVERNANCE_TAGS if key != "Environment"},
+    }
+
+
 def _tags(pairs: list[dict[str, str]]) -> dict[str, str]:
     return {pair["Key"]: pair["Value"] for pair in pairs}
 
@@ -194,7 +204,7 @@ class Deployed:
         self.graph = graph
         self.template = template
         self.certificate_arn = cert
-        self.governance = {key: graph.nodes["Vpc"].tags[key] for key in GOVERNANCE_TAGS}
+        self.governance = expected_governance_tags()
         resources = client("cloudformation").describe_stack_resources(StackName=STACK)
         self.resources = resources["StackResources"]
         # moto leaves PhysicalResourceId out for a few types (routes, attachments).
