@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from paycompile.spec import policy
 
-PLATFORM_NAME = st.from_regex(r"\A[a-z][a-z0-9-]{1,20}\Z", fullmatch=True)
-# The contract's pattern less a trailing hyphen (see docs/spec.md).
-ENVIRONMENT = st.from_regex(r"\A[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?\Z", fullmatch=True)
-SERVICE_NAME = st.from_regex(r"\A[a-z][a-z0-9]{0,11}\Z", fullmatch=True)
+# The contract's patterns less what AWS refuses in physical names (see docs/spec.md): hyphens
+# only between alphanumerics. The bounds keep names within the length limits (21, 16, 20).
+PLATFORM_NAME = st.from_regex(r"\A[a-z][a-z0-9]{1,6}(-[a-z0-9]{1,6}){0,2}\Z", fullmatch=True)
+ENVIRONMENT = st.from_regex(r"\A[a-z][a-z0-9]{0,4}(-[a-z0-9]{1,4}){0,2}\Z", fullmatch=True)
+SERVICE_NAME = st.from_regex(r"\A[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,4})?\Z", fullmatch=True)
 TAG_TEXT = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9 _.:/=+@-]{0,30}\Z", fullmatch=True)
 FARGATE_PAIRS = [
     (cpu, memory) for cpu, memories in policy.FARGATE_SIZES.items() for memory in memories

@@ -26,12 +26,14 @@ from pydantic_core import PydanticCustomError
 from paycompile.scan import is_secret_name, secret_shape
 from paycompile.spec import policy
 
-PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,20}$")]
-# The contract's `[a-z][a-z0-9-]{0,15}`, less a trailing hyphen: every physical name ends in
-# `-<environment>`, and AWS names (load balancers, target groups, buckets) cannot end in `-`.
-ENVIRONMENT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$")
-EnvironmentName = Annotated[str, StringConstraints(pattern=ENVIRONMENT_NAME.pattern)]
-ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,19}$")]
+# Names become parts of physical names (`<name>-<part>-<environment>`), so each is the
+# contract's pattern less what AWS refuses in those: RDS identifiers take no `--`, and load
+# balancer, target group and RDS names cannot end in `-`. Hyphens only between alphanumerics.
+HYPHENATED = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+ENVIRONMENT_NAME = re.compile(HYPHENATED)
+PlatformName = Annotated[str, StringConstraints(pattern=HYPHENATED, min_length=2, max_length=21)]
+EnvironmentName = Annotated[str, StringConstraints(pattern=HYPHENATED, max_length=16)]
+ServiceName = Annotated[str, StringConstraints(pattern=HYPHENATED, max_length=20)]
 ConfigKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 ParameterKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
 

@@ -254,7 +254,7 @@ def target_groups_by_service(
     for logical, group in resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup").items():
         tags = tags_of(group) or {}
         middle = _middle(tags.get("Name"), expected) or ""
-        service = middle.split("-", 1)[0]
+        service = middle.rsplit("-", 1)[0]  # "<service>-<color>"; service names may hold "-"
         groups.setdefault(service, {})[str(tags.get("DeploymentColor"))] = logical
     return groups
 
