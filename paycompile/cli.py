@@ -1,7 +1,8 @@
 """The `paycompile` command: a thin layer over the library API.
 
 Exit codes: 0 success; 1 the spec is invalid or breaks policy; 2 usage error (unknown flag,
-missing file); 3 backend, deployment or output failure. No user error prints a traceback.
+missing file); 3 backend, deployment or output failure; 4 a change refused because it would lose
+data or was not confirmed. No user error prints a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from paycompile import compile_spec, get_backend, list_rules, load_spec
 from paycompile.backends import BACKENDS
+from paycompile.deploy.approval import Guard, RequireApproval, terminal_ask
 from paycompile.errors import BackendError, PaycompileError, SpecError
 from paycompile.output import write_output
 from paycompile.reports import (
@@ -80,13 +82,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(handler=_build)
 
-    for action in ("preview", "up", "destroy"):
+    preview = commands.add_parser(
+        "preview", help="show what `up` would change, with the Pulumi Automation API"
+    )
+    _spec_arguments(preview)
+    preview.add_argument("--backend", choices=("pulumi",), default="pulumi")
+    preview.add_argument("--stack", help="stack name (default: the environment)")
+    preview.set_defaults(handler=_deploy, action="preview")
+    for action in ("up", "destroy"):
         deploy = commands.add_parser(
-            action, help=f"{action} the platform with the Pulumi Automation API"
+            action, help=f"{action} the platform with the Pulumi Automation API, once approved"
         )
         _spec_arguments(deploy)
-        deploy.add_argument("--backend", choices=("pulumi",), default="pulumi")
+        # Commands that change an account name their backend: no default to fall into.
+        deploy.add_argument("--backend", choices=("pulumi",), required=True)
         deploy.add_argument("--stack", help="stack name (default: the environment)")
+        _approval_arguments(deploy)
         deploy.set_defaults(handler=_deploy, action=action)
 
     validate = commands.add_parser("validate", help="schema and policy checks only")
@@ -112,6 +123,32 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="path to platform.yaml")
     parser.add_argument(
         "--env", help="environment to build (overrides `environment`, applies overrides.<env>)"
+    )
+
+
+def _approval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--yes", action="store_true", help="approve without asking (never approves data loss)"
+    )
+    parser.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="allow changes that replace or delete resources holding data",
+    )
+    parser.add_argument(
+        "--require-approval",
+        choices=[level.value for level in RequireApproval],
+        default=RequireApproval.ANY.value,
+        help="which changes need a yes: any (default), broadening, never",
+    )
+
+
+def _guard(args: argparse.Namespace) -> Guard:
+    return Guard(
+        yes=args.yes,
+        allow_data_loss=args.allow_data_loss,
+        require_approval=RequireApproval(args.require_approval),
+        ask=terminal_ask(),
     )
 
 
@@ -145,7 +182,8 @@ def _deploy(args: argparse.Namespace) -> int:
     def show(line: str) -> None:
         print(line, flush=True)
 
-    code: int = pulumi_backend.deploy(graph, args.action, args.stack, show)
+    guard = _guard(args) if args.action != "preview" else None
+    code: int = pulumi_backend.deploy(graph, args.action, args.stack, show, guard)
     return code
 
 

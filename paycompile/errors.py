@@ -46,3 +46,9 @@ class BackendError(PaycompileError):
     """A backend, the deployment engine or the file system failed (exit 3)."""
 
     exit_code = 3
+
+
+class ChangeRefused(PaycompileError):
+    """A change was not applied: it would lose data, is blocked, or was not confirmed (exit 4)."""
+
+    exit_code = 4
