@@ -61,7 +61,8 @@ def test_importing_paycompile_loads_no_backend() -> None:
 
 def test_every_backend_emits_every_kind() -> None:
     """A new kind cannot be added to the graph without each backend learning it."""
-    from paycompile.backends import cfn, pulumi_program
+    from paycompile.backends import cfn
+    from paycompile.backends.pulumi import program as pulumi_program
 
     assert set(cfn.RESOURCES) == set(Kind)
     assert set(pulumi_program.RESOURCES) == set(Kind)

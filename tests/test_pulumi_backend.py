@@ -202,20 +202,20 @@ def test_cli_deploy_commands_without_the_cli_exit_3_with_one_line(
 def test_deploy_without_a_passphrase_says_how_to_set_it(
     reference_spec_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from paycompile.backends import pulumi_deploy
+    from paycompile.backends.pulumi import automation
 
-    monkeypatch.setattr(pulumi_deploy.shutil, "which", lambda name: "/usr/bin/pulumi")
+    monkeypatch.setattr(automation.shutil, "which", lambda name: "/usr/bin/pulumi")
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     with pytest.raises(paycompile.BackendError, match="PULUMI_CONFIG_PASSPHRASE"):
-        pulumi_deploy.deploy(compiled(reference_spec_path), "preview", None, print)
+        automation.deploy(compiled(reference_spec_path), "preview", None, print)
     assert not (tmp_path / "data").exists()
 
 
 def test_missing_plugin_error_becomes_the_install_command() -> None:
-    from paycompile.backends.pulumi_deploy import command_error_line
+    from paycompile.backends.pulumi.automation import command_error_line
 
     text = (
         "code: 255\nstderr: error: no resource plugin 'pulumi-resource-aws' "

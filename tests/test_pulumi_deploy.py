@@ -19,8 +19,8 @@ import pytest
 from pulumi.automation import EngineEvent
 
 import paycompile
-from paycompile.backends import pulumi_deploy
-from paycompile.backends.pulumi_deploy import changes_of, run_action
+from paycompile.backends.pulumi import automation
+from paycompile.backends.pulumi.automation import changes_of, run_action
 from paycompile.changes import Action
 from paycompile.cli import main
 from paycompile.compiler.graph import Graph
@@ -217,7 +217,7 @@ def test_cli_up_without_a_terminal_exits_4_and_changes_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack = FakeStack(CREATES)
-    monkeypatch.setattr(pulumi_deploy.shutil, "which", lambda name: "/usr/bin/pulumi")
+    monkeypatch.setattr(automation.shutil, "which", lambda name: "/usr/bin/pulumi")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
     monkeypatch.setattr(pulumi_deploy, "open_stack", lambda *args: stack)
     assert main(["up", str(REFERENCE), "--backend", "pulumi"]) == 4

@@ -195,7 +195,7 @@ def open_stack(graph: Graph, stack_name: str, backend_url: str) -> Stack:
     # Imported here: only a deployment needs the Automation API.
     from pulumi import automation as auto
 
-    from paycompile.backends.pulumi_program import run_program
+    from paycompile.backends.pulumi.program import run_program
 
     if backend_url.startswith("file://"):
         Path(backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)

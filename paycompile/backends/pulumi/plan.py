@@ -19,8 +19,8 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from paycompile.backends.pulumi_deploy import deploy
-from paycompile.backends.pulumi_program import ROTATION_OUTPUT, run_program
+from paycompile.backends.pulumi.data import ROTATION_OUTPUT
+from paycompile.backends.pulumi.program import run_program
 from paycompile.compiler.graph import Graph
 from paycompile.errors import BackendError
 
@@ -206,4 +206,4 @@ class PulumiBackend:
 
 BACKEND = PulumiBackend()
 
-__all__ = ["BACKEND", "PulumiBackend", "capture", "deploy", "mask"]
+__all__ = ["BACKEND", "PulumiBackend", "capture", "mask"]

@@ -1,0 +1,103 @@
+"""CloudFormation resources of the security area: KMS keys, log groups, IAM, security groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import AWSObject, ec2, iam, kms, logs
+
+from paycompile.backends.cfn.translate import Emit, Translator, tags
+from paycompile.compiler.graph import Kind, Node
+
+
+def _kms_key(node: Node, t: Translator) -> list[AWSObject]:
+    return [
+        kms.Key(
+            node.logical_id,
+            Description=node.props["description"],
+            EnableKeyRotation=node.props["rotation"],
+            KeyPolicy=t(node.props["policy"]),
+            PendingWindowInDays=node.props["pending_window_days"],
+            Tags=tags(node),
+        )
+    ]
+
+
+def _log_group(node: Node, t: Translator) -> list[AWSObject]:
+    return [
+        logs.LogGroup(
+            node.logical_id,
+            LogGroupName=node.name,
+            RetentionInDays=node.props["retention_days"],
+            KmsKeyId=t(node.props["kms_key"]),
+            Tags=tags(node),
+        )
+    ]
+
+
+def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
+    props = node.props
+    role = iam.Role(
+        node.logical_id,
+        AssumeRolePolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": t(props["service"])},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+        Tags=tags(node),
+    )
+    if len(node.name) <= 64:
+        role.RoleName = node.name
+    if props["statements"]:
+        document = {"Version": "2012-10-17", "Statement": t(props["statements"])}
+        role.Policies = [iam.Policy(PolicyName="least-privilege", PolicyDocument=document)]
+    if props["managed_policies"]:
+        role.ManagedPolicyArns = t(props["managed_policies"])
+    return [role]
+
+
+def _rule(rule: dict[str, Any], t: Translator, direction: str) -> dict[str, Any]:
+    peer = rule["peer"]
+    where = {"CidrIp": peer} if isinstance(peer, str) else {f"{direction}SecurityGroupId": t(peer)}
+    return {
+        "IpProtocol": rule["protocol"],
+        "FromPort": rule["port"],
+        "ToPort": rule["port"],
+        "Description": rule["description"],
+        **where,
+    }
+
+
+def _security_group(node: Node, t: Translator) -> list[AWSObject]:
+    egress = [_rule(rule, t, "Destination") for rule in node.props["egress"]]
+    # Without an explicit rule CloudFormation adds allow-all egress; this one allows nothing.
+    egress = egress or [{"IpProtocol": "-1", "CidrIp": "127.0.0.1/32", "Description": "no egress"}]
+    return [
+        ec2.SecurityGroup(
+            node.logical_id,
+            GroupName=node.name,
+            GroupDescription=node.props["description"],
+            VpcId=t(node.props["vpc"]),
+            SecurityGroupEgress=egress,
+            Tags=tags(node),
+        )
+    ]
+
+
+def _security_group_ingress(node: Node, t: Translator) -> list[AWSObject]:
+    rule = _rule(node.props, t, "Source")
+    return [ec2.SecurityGroupIngress(node.logical_id, GroupId=t(node.props["group"]), **rule)]
+
+
+RESOURCES: dict[Kind, Emit] = {
+    Kind.KMS_KEY: _kms_key,
+    Kind.LOG_GROUP: _log_group,
+    Kind.IAM_ROLE: _iam_role,
+    Kind.SECURITY_GROUP: _security_group,
+    Kind.SECURITY_GROUP_INGRESS: _security_group_ingress,
+}

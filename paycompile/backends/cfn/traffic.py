@@ -1,0 +1,168 @@
+"""CloudFormation resources of the traffic area: log bucket, load balancer, target groups, rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import AWSObject, s3
+from troposphere import elasticloadbalancingv2 as elb
+
+from paycompile.backends.cfn.translate import Emit, Translator, tags
+from paycompile.compiler.graph import Kind, Node
+
+
+def _bucket(node: Node, t: Translator) -> list[AWSObject]:
+    return [
+        s3.Bucket(
+            node.logical_id,
+            BucketEncryption=s3.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    s3.ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                            SSEAlgorithm=node.props["encryption"]
+                        )
+                    )
+                ]
+            ),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True,
+                BlockPublicPolicy=True,
+                IgnorePublicAcls=True,
+                RestrictPublicBuckets=True,
+            ),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="expire-logs",
+                        Status="Enabled",
+                        ExpirationInDays=node.props["expire_days"],
+                    )
+                ]
+            ),
+            Tags=tags(node),
+        )
+    ]
+
+
+def _bucket_policy(node: Node, t: Translator) -> list[AWSObject]:
+    document = {"Version": "2012-10-17", "Statement": t(node.props["statements"])}
+    return [
+        s3.BucketPolicy(node.logical_id, Bucket=t(node.props["bucket"]), PolicyDocument=document)
+    ]
+
+
+def _load_balancer(node: Node, t: Translator) -> list[AWSObject]:
+    props = node.props
+    attributes = {
+        "deletion_protection.enabled": str(props["deletion_protection"]).lower(),
+        "routing.http.drop_invalid_header_fields.enabled": str(
+            props["drop_invalid_headers"]
+        ).lower(),
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": t(props["access_logs_bucket"]),
+        "access_logs.s3.prefix": props["access_logs_prefix"],
+    }
+    balancer = elb.LoadBalancer(
+        node.logical_id,
+        Type="application",
+        Scheme="internet-facing",
+        Subnets=t(props["subnets"]),
+        SecurityGroups=t(props["security_groups"]),
+        LoadBalancerAttributes=[
+            elb.LoadBalancerAttributes(Key=key, Value=value) for key, value in attributes.items()
+        ],
+        Tags=tags(node),
+    )
+    if props["physical_name"]:
+        balancer.Name = props["physical_name"]
+    return [balancer]
+
+
+def _target_group(node: Node, t: Translator) -> list[AWSObject]:
+    props = node.props
+    group = elb.TargetGroup(
+        node.logical_id,
+        VpcId=t(props["vpc"]),
+        Port=props["port"],
+        Protocol=props["protocol"],
+        TargetType="ip",
+        HealthCheckPath=props["health_check_path"],
+        HealthCheckProtocol=props["protocol"],
+        Matcher=elb.Matcher(HttpCode="200-399"),
+        TargetGroupAttributes=[
+            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")
+        ],
+        Tags=tags(node),
+    )
+    if props["physical_name"]:
+        group.Name = props["physical_name"]
+    return [group]
+
+
+def _action(action: dict[str, Any], t: Translator) -> elb.Action:
+    if "forward" in action:
+        return elb.Action(Type="forward", TargetGroupArn=t(action["forward"]))
+    if "redirect_https" in action:
+        return elb.Action(
+            Type="redirect",
+            RedirectConfig=elb.RedirectConfig(
+                Protocol="HTTPS", Port=str(action["redirect_https"]), StatusCode="HTTP_301"
+            ),
+        )
+    return elb.Action(
+        Type="fixed-response",
+        FixedResponseConfig=elb.FixedResponseConfig(
+            StatusCode=str(action["fixed_response"]), ContentType="text/plain"
+        ),
+    )
+
+
+def _listener(node: Node, t: Translator) -> list[AWSObject]:
+    props = node.props
+    listener = elb.Listener(
+        node.logical_id,
+        LoadBalancerArn=t(props["load_balancer"]),
+        Port=props["port"],
+        Protocol=props["protocol"],
+        DefaultActions=[_action(props["default_action"], t)],
+        Tags=tags(node),
+    )
+    if props["protocol"] == "HTTPS":
+        listener.Certificates = [elb.Certificate(CertificateArn=props["certificate_arn"])]
+        listener.SslPolicy = props["ssl_policy"]
+    return [listener]
+
+
+def _listener_rule(node: Node, t: Translator) -> list[AWSObject]:
+    props = node.props
+    kind, value = next(iter(props["condition"].items()))
+    condition = (
+        elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[value]))
+        if kind == "path"
+        else elb.Condition(
+            Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=[value])
+        )
+    )
+    return [
+        elb.ListenerRule(
+            node.logical_id,
+            ListenerArn=t(props["listener"]),
+            Priority=props["priority"],
+            Conditions=[condition],
+            Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=t(props["forward"]))],
+            Tags=tags(node),
+        )
+    ]
+
+
+RESOURCES: dict[Kind, Emit] = {
+    Kind.BUCKET: _bucket,
+    Kind.BUCKET_POLICY: _bucket_policy,
+    Kind.LOAD_BALANCER: _load_balancer,
+    Kind.TARGET_GROUP: _target_group,
+    Kind.LISTENER: _listener,
+    Kind.LISTENER_RULE: _listener_rule,
+}

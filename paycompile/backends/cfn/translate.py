@@ -1,0 +1,139 @@
+"""Graph values as CloudFormation intrinsic functions: Ref/GetAtt, pseudo parameters, Fn::Join
+for `Concat`, Fn::Sub over JSON for `Json`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from troposphere import AWSObject, GetAtt, Join, Sub, Tags
+from troposphere import Ref as CfnRef
+
+from paycompile.compiler.graph import (
+    Concat,
+    Graph,
+    Json,
+    Kind,
+    Node,
+    Pseudo,
+    Ref,
+    deploy_time_values,
+)
+
+_PSEUDO = {
+    "region": "AWS::Region",
+    "account_id": "AWS::AccountId",
+    "partition": "AWS::Partition",
+    "url_suffix": "AWS::URLSuffix",
+}
+
+
+# (kind, attribute) -> the CloudFormation attribute; None means `Ref`.
+_ATTRIBUTES: dict[tuple[Kind, str], str | None] = {
+    (Kind.ELASTIC_IP, "allocation_id"): "AllocationId",
+    (Kind.SECURITY_GROUP, "id"): "GroupId",
+    (Kind.KMS_KEY, "arn"): "Arn",
+    (Kind.LOG_GROUP, "arn"): "Arn",
+    (Kind.IAM_ROLE, "arn"): "Arn",
+    (Kind.BUCKET, "arn"): "Arn",
+    (Kind.LOAD_BALANCER, "dns_name"): "DNSName",
+    (Kind.LOAD_BALANCER, "full_name"): "LoadBalancerFullName",
+    (Kind.TARGET_GROUP, "full_name"): "TargetGroupFullName",
+    (Kind.ECS_CLUSTER, "arn"): "Arn",
+    (Kind.ECS_SERVICE, "name"): "Name",
+    (Kind.DB_CLUSTER, "arn"): "DBClusterArn",
+    (Kind.DB_CLUSTER, "endpoint"): "Endpoint.Address",
+    (Kind.DB_CLUSTER, "reader_endpoint"): "ReadEndpoint.Address",
+    (Kind.BACKUP_VAULT, "arn"): "BackupVaultArn",
+    (Kind.STATE_MACHINE, "name"): "Name",
+}
+
+
+# Attributes that `Ref` returns for these kinds (an ARN, a name or an id).
+_REF_ATTRIBUTES = {"id", "arn", "name"}
+
+
+class Translator:
+    """Turns graph values into CloudFormation intrinsic functions."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, Ref):
+            return self.ref(value)
+        if isinstance(value, Pseudo):
+            return CfnRef(_PSEUDO[value.name])
+        if isinstance(value, Concat):
+            parts: list[Any] = []
+            for part in (self(part) for part in value.parts):
+                if isinstance(part, str) and parts and isinstance(parts[-1], str):
+                    parts[-1] += part  # adjacent literals read better as one string
+                else:
+                    parts.append(part)
+            return parts[0] if len(parts) == 1 else Join("", parts)
+        if isinstance(value, Json):
+            return self.sub_json(value.value)
+        if isinstance(value, dict):
+            return {key: self(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(item) for item in value]
+        return value
+
+    def ref(self, ref: Ref) -> Any:
+        kind = self.graph[ref.target].kind
+        attribute = _ATTRIBUTES.get((kind, ref.attribute))
+        if attribute is None:
+            assert ref.attribute in _REF_ATTRIBUTES, (
+                f"no CloudFormation attribute for {kind}.{ref.attribute}"
+            )
+            return CfnRef(ref.target)
+        return GetAtt(ref.target, attribute)
+
+    def placeholder(self, value: Any) -> str:
+        """The `${...}` form of a Ref, Pseudo or Concat inside an Fn::Sub string."""
+        if isinstance(value, Pseudo):
+            return "${" + _PSEUDO[value.name] + "}"
+        if isinstance(value, Concat):
+            return "".join(
+                self.placeholder(part) if not isinstance(part, str) else _escape(part)
+                for part in value.parts
+            )
+        assert isinstance(value, Ref), f"cannot substitute {value!r}"
+        attribute = _ATTRIBUTES.get((self.graph[value.target].kind, value.attribute))
+        return "${" + value.target + (f".{attribute}" if attribute else "") + "}"
+
+    def sub_json(self, value: Any) -> Sub | str:
+        """JSON text with references substituted by Fn::Sub at deploy time."""
+        if not any(True for _ in deploy_time_values(value)):
+            return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        tokens: list[str] = []
+
+        def mark(item: Any) -> Any:
+            if isinstance(item, Ref | Pseudo | Concat):
+                tokens.append(self.placeholder(item))
+                return f"\ue000{len(tokens) - 1}\ue001"
+            if isinstance(item, dict):
+                return {key: mark(inner) for key, inner in item.items()}
+            if isinstance(item, list | tuple):
+                return [mark(inner) for inner in item]
+            return _escape(item) if isinstance(item, str) else item
+
+        # Private-use characters mark where each reference goes; spec text cannot contain them.
+        text = json.dumps(mark(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        for index, token in enumerate(tokens):
+            text = text.replace(f"\ue000{index}\ue001", token)
+        return Sub(text)
+
+
+def _escape(text: str) -> str:
+    """Literal `${` must be written `${!` inside Fn::Sub."""
+    return text.replace("${", "${!")
+
+
+Emit = Callable[[Node, Translator], list[AWSObject]]
+
+
+def tags(node: Node) -> Tags:
+    return Tags(**node.tags)

@@ -1,0 +1,102 @@
+"""Pulumi resources of the compute area: the ECS cluster, task definitions, services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paycompile.backends.pulumi.sdk import aws
+from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
+from paycompile.compiler.graph import Json, Kind, Node
+
+
+def _ecs_cluster(node: Node, t: Translator) -> Registered:
+    insights = "enabled" if node.props["container_insights"] else "disabled"
+    cluster = aws.ecs.Cluster(
+        node.logical_id,
+        name=node.name,
+        settings=[{"name": "containerInsights", "value": insights}],
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(cluster)
+
+
+def _container(props: dict[str, Any]) -> dict[str, Any]:
+    """The ECS container definition, in the API's own (camelCase) JSON."""
+    return {
+        "name": props["container_name"],
+        "image": props["image"],
+        "essential": True,
+        "portMappings": [{"containerPort": props["port"], "protocol": "tcp"}],
+        "environment": [{"name": k, "value": v} for k, v in props["environment"].items()],
+        "readonlyRootFilesystem": props["read_only_root_filesystem"],
+        # A read-only root still needs somewhere to write temporary files.
+        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": props["log_group"],
+                "awslogs-region": props["region"],
+                "awslogs-stream-prefix": "ecs",
+            },
+        },
+    }
+
+
+def _task_definition(node: Node, t: Translator) -> Registered:
+    props = node.props
+    task = aws.ecs.TaskDefinition(
+        node.logical_id,
+        family=props["family"],
+        cpu=str(props["cpu"]),
+        memory=str(props["memory"]),
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        execution_role_arn=t(props["execution_role"]),
+        task_role_arn=t(props["task_role"]),
+        container_definitions=t(Json([_container(props)])),
+        volumes=[{"name": "tmp"}],
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(task)
+
+
+def _ecs_service(node: Node, t: Translator) -> Registered:
+    props = node.props
+    service = aws.ecs.Service(
+        node.logical_id,
+        name=node.name,
+        cluster=t(props["cluster"]),
+        task_definition=t(props["task_definition"]),
+        desired_count=props["desired_count"],
+        launch_type="FARGATE",
+        network_configuration={
+            "subnets": t(props["subnets"]),
+            "security_groups": t(props["security_groups"]),
+            "assign_public_ip": props["assign_public_ip"],
+        },
+        load_balancers=[
+            {
+                "target_group_arn": t(props["target_group"]),
+                "container_name": props["container_name"],
+                "container_port": props["port"],
+            }
+        ],
+        health_check_grace_period_seconds=60,
+        deployment_minimum_healthy_percent=100,
+        deployment_maximum_percent=200,
+        deployment_circuit_breaker={"enable": True, "rollback": True},
+        propagate_tags="SERVICE",
+        enable_ecs_managed_tags=True,
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(service)
+
+
+RESOURCES: dict[Kind, Emit] = {
+    Kind.ECS_CLUSTER: _ecs_cluster,
+    Kind.TASK_DEFINITION: _task_definition,
+    Kind.ECS_SERVICE: _ecs_service,
+}

@@ -1,0 +1,40 @@
+"""The Pulumi program of a resource graph: one small function per node kind registers its
+pulumi-aws resources, mirroring the CloudFormation backend resource for resource.
+
+`run_program(graph)` registers everything and exports one stack output per graph output. It
+runs the same under the Automation API (a real deployment) and under mocks (the offline plan).
+Graph values become Pulumi values in `Translator`: a `Ref` reads an output attribute of the
+resource registered for its target node, a `Pseudo` comes from an invoke, `Concat` is
+`Output.concat` and `Json` is `Output.json_dumps` once every reference inside is known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from paycompile.backends.pulumi import compute, data, network, operations, security, traffic
+from paycompile.backends.pulumi.translate import Emit, Translator
+from paycompile.compiler.graph import Graph, Kind
+
+RESOURCES: dict[Kind, Emit] = {
+    **network.RESOURCES,
+    **security.RESOURCES,
+    **traffic.RESOURCES,
+    **compute.RESOURCES,
+    **data.RESOURCES,
+    **operations.RESOURCES,
+}
+
+
+def run_program(graph: Graph) -> dict[str, pulumi.Output[Any]]:
+    """Registers every node's resources in graph order and exports the graph's outputs."""
+    translate = Translator(graph)
+    for node in graph:
+        translate.registered[node.logical_id] = RESOURCES[node.kind](node, translate)
+    outputs: dict[str, pulumi.Output[Any]] = {}
+    for output in graph.outputs:
+        outputs[output.name] = pulumi.Output.from_input(translate(output.value))
+        pulumi.export(output.name, outputs[output.name])
+    return outputs

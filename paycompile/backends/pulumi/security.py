@@ -1,0 +1,129 @@
+"""Pulumi resources of the security area: KMS keys, log groups, IAM, security groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paycompile.backends.pulumi.sdk import aws
+from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
+from paycompile.compiler.graph import Json, Kind, Node
+
+IAM_NAME_LIMIT = 64
+
+
+def _kms_key(node: Node, t: Translator) -> Registered:
+    props = node.props
+    key = aws.kms.Key(
+        node.logical_id,
+        description=props["description"],
+        enable_key_rotation=props["rotation"],
+        policy=t(Json(props["policy"])),
+        deletion_window_in_days=props["pending_window_days"],
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(key)
+
+
+def _log_group(node: Node, t: Translator) -> Registered:
+    group = aws.cloudwatch.LogGroup(
+        node.logical_id,
+        name=node.name,
+        retention_in_days=node.props["retention_days"],
+        kms_key_id=t(node.props["kms_key"]),
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(group)
+
+
+def _iam_role(node: Node, t: Translator) -> Registered:
+    props = node.props
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": props["service"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = aws.iam.Role(
+        node.logical_id,
+        # Longer names are left to Pulumi's auto-naming; the Name tag keeps the full one.
+        name=node.name if len(node.name) <= IAM_NAME_LIMIT else None,
+        assume_role_policy=t(Json(trust)),
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    if props["statements"]:
+        document = {"Version": "2012-10-17", "Statement": props["statements"]}
+        aws.iam.RolePolicy(
+            f"{node.logical_id}Policy",
+            name="least-privilege",
+            role=role.id,
+            policy=t(Json(document)),
+        )
+    for index, policy_arn in enumerate(props["managed_policies"]):
+        aws.iam.RolePolicyAttachment(
+            f"{node.logical_id}Managed{index + 1}", role=role.name, policy_arn=t(policy_arn)
+        )
+    return Registered(role)
+
+
+def _egress_rule(rule: dict[str, Any], t: Translator) -> Any:
+    """One inline egress rule (a SecurityGroupEgressArgsDict)."""
+    peer = rule["peer"]
+    where = {"cidr_blocks": [peer]} if isinstance(peer, str) else {"security_groups": [t(peer)]}
+    return {
+        "protocol": rule["protocol"],
+        "from_port": rule["port"],
+        "to_port": rule["port"],
+        "description": rule["description"],
+        **where,
+    }
+
+
+def _security_group(node: Node, t: Translator) -> Registered:
+    props = node.props
+    group = aws.ec2.SecurityGroup(
+        node.logical_id,
+        name=node.name,
+        description=props["description"],
+        vpc_id=t(props["vpc"]),
+        # An explicit empty list removes the default allow-all egress: no egress at all.
+        egress=[_egress_rule(rule, t) for rule in props["egress"]],
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(group)
+
+
+def _security_group_ingress(node: Node, t: Translator) -> Registered:
+    props = node.props
+    peer = props["peer"]
+    where = (
+        {"cidr_ipv4": peer} if isinstance(peer, str) else {"referenced_security_group_id": t(peer)}
+    )
+    rule = aws.vpc.SecurityGroupIngressRule(
+        node.logical_id,
+        security_group_id=t(props["group"]),
+        ip_protocol=props["protocol"],
+        from_port=props["port"],
+        to_port=props["port"],
+        description=props["description"],
+        tags=t.tags(node),
+        opts=options(node, t),
+        **where,
+    )
+    return Registered(rule)
+
+
+RESOURCES: dict[Kind, Emit] = {
+    Kind.KMS_KEY: _kms_key,
+    Kind.LOG_GROUP: _log_group,
+    Kind.IAM_ROLE: _iam_role,
+    Kind.SECURITY_GROUP: _security_group,
+    Kind.SECURITY_GROUP_INGRESS: _security_group_ingress,
+}

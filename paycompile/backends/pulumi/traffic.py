@@ -1,0 +1,170 @@
+"""Pulumi resources of the traffic area: log bucket, load balancer, target groups, rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paycompile.backends.pulumi.sdk import aws
+from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
+from paycompile.compiler.graph import Json, Kind, Node
+
+BUCKET_PREFIX_LIMIT = 37
+
+
+def _bucket(node: Node, t: Translator) -> Registered:
+    prefix = f"{node.name}-"
+    bucket = aws.s3.Bucket(
+        node.logical_id,
+        # Bucket names are global: a prefix keeps the environment in it, AWS adds the rest.
+        bucket_prefix=prefix if len(prefix) <= BUCKET_PREFIX_LIMIT else None,
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    lid, props = node.logical_id, node.props
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{lid}Encryption",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": props["encryption"]}}],
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{lid}PublicAccessBlock",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{lid}Ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{lid}Lifecycle",
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "expire-logs",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "expiration": {"days": props["expire_days"]},
+            }
+        ],
+    )
+    return Registered(bucket)
+
+
+def _bucket_policy(node: Node, t: Translator) -> Registered:
+    document = {"Version": "2012-10-17", "Statement": node.props["statements"]}
+    policy = aws.s3.BucketPolicy(
+        node.logical_id,
+        bucket=t(node.props["bucket"]),
+        policy=t(Json(document)),
+        opts=options(node, t),
+    )
+    return Registered(policy)
+
+
+def _load_balancer(node: Node, t: Translator) -> Registered:
+    props = node.props
+    balancer = aws.lb.LoadBalancer(
+        node.logical_id,
+        name=props["physical_name"],
+        load_balancer_type="application",
+        internal=False,
+        subnets=t(props["subnets"]),
+        security_groups=t(props["security_groups"]),
+        access_logs={
+            "bucket": t(props["access_logs_bucket"]),
+            "prefix": props["access_logs_prefix"],
+            "enabled": True,
+        },
+        enable_deletion_protection=props["deletion_protection"],
+        drop_invalid_header_fields=props["drop_invalid_headers"],
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(balancer)
+
+
+def _target_group(node: Node, t: Translator) -> Registered:
+    props = node.props
+    group = aws.lb.TargetGroup(
+        node.logical_id,
+        name=props["physical_name"],
+        vpc_id=t(props["vpc"]),
+        port=props["port"],
+        protocol=props["protocol"],
+        target_type="ip",
+        deregistration_delay=30,
+        health_check={
+            "path": props["health_check_path"],
+            "protocol": props["protocol"],
+            "matcher": "200-399",
+        },
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(group)
+
+
+def _action(action: dict[str, Any], t: Translator) -> Any:
+    """One listener default action (a ListenerDefaultActionArgsDict)."""
+    if "forward" in action:
+        return {"type": "forward", "target_group_arn": t(action["forward"])}
+    if "redirect_https" in action:
+        redirect = {
+            "protocol": "HTTPS",
+            "port": str(action["redirect_https"]),
+            "status_code": "HTTP_301",
+        }
+        return {"type": "redirect", "redirect": redirect}
+    fixed = {"status_code": str(action["fixed_response"]), "content_type": "text/plain"}
+    return {"type": "fixed-response", "fixed_response": fixed}
+
+
+def _listener(node: Node, t: Translator) -> Registered:
+    props = node.props
+    tls: dict[str, Any] = {}
+    if props["protocol"] == "HTTPS":
+        tls = {"certificate_arn": props["certificate_arn"], "ssl_policy": props["ssl_policy"]}
+    listener = aws.lb.Listener(
+        node.logical_id,
+        load_balancer_arn=t(props["load_balancer"]),
+        port=props["port"],
+        protocol=props["protocol"],
+        default_actions=[_action(props["default_action"], t)],
+        tags=t.tags(node),
+        opts=options(node, t),
+        **tls,
+    )
+    return Registered(listener)
+
+
+def _condition(field_name: str, value: str) -> Any:
+    """One listener rule condition (a ListenerRuleConditionArgsDict)."""
+    return {field_name: {"values": [value]}}
+
+
+def _listener_rule(node: Node, t: Translator) -> Registered:
+    props = node.props
+    kind, value = next(iter(props["condition"].items()))
+    field_name = "path_pattern" if kind == "path" else "host_header"
+    rule = aws.lb.ListenerRule(
+        node.logical_id,
+        listener_arn=t(props["listener"]),
+        priority=props["priority"],
+        conditions=[_condition(field_name, value)],
+        actions=[{"type": "forward", "target_group_arn": t(props["forward"])}],
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    return Registered(rule)
+
+
+RESOURCES: dict[Kind, Emit] = {
+    Kind.BUCKET: _bucket,
+    Kind.BUCKET_POLICY: _bucket_policy,
+    Kind.LOAD_BALANCER: _load_balancer,
+    Kind.TARGET_GROUP: _target_group,
+    Kind.LISTENER: _listener,
+    Kind.LISTENER_RULE: _listener_rule,
+}

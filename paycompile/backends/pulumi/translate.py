@@ -1,0 +1,115 @@
+"""Graph values as Pulumi inputs: a `Ref` reads an output of the resource registered for its
+target, a `Pseudo` comes from an invoke, `Concat` is `Output.concat`, `Json` is
+`Output.json_dumps` once every reference inside is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from paycompile.backends.pulumi.sdk import aws
+from paycompile.compiler.graph import TAGGABLE, Concat, Graph, Json, Kind, Node, Pseudo, Ref
+
+# (kind, attribute) -> the output attribute of the node's main resource, where the graph's
+# name differs from the pulumi-aws one. Anything else is read under its own name.
+ATTRIBUTES: dict[tuple[Kind, str], str] = {
+    (Kind.LOAD_BALANCER, "id"): "arn",
+    (Kind.LOAD_BALANCER, "full_name"): "arn_suffix",
+    (Kind.TARGET_GROUP, "id"): "arn",
+    (Kind.TARGET_GROUP, "full_name"): "arn_suffix",
+    (Kind.LISTENER, "id"): "arn",
+    (Kind.LISTENER_RULE, "id"): "arn",
+    (Kind.TASK_DEFINITION, "id"): "arn",
+    (Kind.ECS_CLUSTER, "id"): "arn",
+    (Kind.ECS_SERVICE, "id"): "arn",
+    (Kind.SECRET, "id"): "arn",
+    (Kind.SNS_TOPIC, "id"): "arn",
+    (Kind.STATE_MACHINE, "id"): "arn",
+    (Kind.BUCKET, "name"): "bucket",
+    (Kind.DB_CLUSTER, "name"): "cluster_identifier",
+}
+
+
+@dataclass
+class Registered:
+    """What one node registered: its main resource and any helpers later nodes need."""
+
+    main: pulumi.CustomResource
+    extra: dict[str, pulumi.CustomResource] = field(default_factory=dict)
+
+
+class Translator:
+    """Turns graph values into Pulumi inputs, with the resources registered so far."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.registered: dict[str, Registered] = {}
+        self._pseudo: dict[str, pulumi.Output[str]] = {}
+        self._zones: pulumi.Output[list[str]] | None = None
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, Ref):
+            return self.ref(value)
+        if isinstance(value, Pseudo):
+            return self.pseudo(value.name)
+        if isinstance(value, Concat):
+            return pulumi.Output.concat(*(self(part) for part in value.parts))
+        if isinstance(value, Json):
+            return pulumi.Output.json_dumps(self(value.value))
+        if isinstance(value, dict):
+            return {key: self(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(item) for item in value]
+        return value
+
+    def ref(self, ref: Ref) -> pulumi.Output[Any]:
+        kind = self.graph[ref.target].kind
+        resource = self.registered[ref.target].main
+        attribute = ATTRIBUTES.get((kind, ref.attribute), ref.attribute)
+        output: pulumi.Output[Any] = getattr(resource, attribute)
+        return output
+
+    def pseudo(self, name: str) -> pulumi.Output[str]:
+        """Region, account, partition and DNS suffix from invokes, each asked once."""
+        if name not in self._pseudo:
+            if name == "region":
+                self._pseudo[name] = aws.get_region_output().region
+            elif name == "account_id":
+                self._pseudo[name] = aws.get_caller_identity_output().account_id
+            elif name == "partition":
+                self._pseudo[name] = aws.get_partition_output().partition
+            else:
+                self._pseudo[name] = aws.get_partition_output().dns_suffix
+        return self._pseudo[name]
+
+    def zone(self, index: int) -> pulumi.Output[str]:
+        """The index-th available AZ of the region, never a hard-coded name."""
+        if self._zones is None:
+            self._zones = aws.get_availability_zones_output(state="available").names
+        return self._zones.apply(lambda names: names[index])
+
+    def tags(self, node: Node) -> dict[str, str]:
+        """The node's tags; kinds CloudFormation cannot tag still get them where pulumi-aws can."""
+        if node.kind in TAGGABLE:
+            return node.tags
+        return {**self.graph.tags, "Name": node.name}
+
+    def helper(self, logical_id: str, name: str) -> pulumi.CustomResource:
+        return self.registered[logical_id].extra[name]
+
+
+def options(node: Node, t: Translator, **extra: Any) -> pulumi.ResourceOptions:
+    """Lifecycle and ordering of a node's main resource."""
+    depends = [t.registered[target].main for target in node.depends_on]
+    return pulumi.ResourceOptions(
+        retain_on_delete=node.deletion == "retain" or None,
+        depends_on=depends or None,
+        **extra,
+    )
+
+
+Emit = Callable[[Node, Translator], Registered]

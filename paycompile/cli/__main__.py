@@ -1,0 +1,5 @@
+import sys
+
+from paycompile.cli import main
+
+sys.exit(main())

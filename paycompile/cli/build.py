@@ -1,0 +1,53 @@
+"""`build` (template or plan) and `graph` (the intermediate resource graph)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from paycompile import compile_spec, get_backend, list_rules
+from paycompile.backends import BACKENDS
+from paycompile.cli.common import Commands, UsageError, load, spec_arguments
+from paycompile.output import write_output
+from paycompile.reports import GRAPH_FORMATS, build_summary, graph_report
+
+
+def register(commands: Commands) -> None:
+    build = commands.add_parser(
+        "build", help="write the CloudFormation template or the Pulumi resource plan"
+    )
+    spec_arguments(build)
+    build.add_argument("--backend", choices=sorted(BACKENDS), default="cfn")
+    build.add_argument("-o", "--output", default="-", help="output file, or - for stdout (default)")
+    build.add_argument(
+        "--format", choices=("json", "yaml"), default="json", help="template format (cfn only)"
+    )
+    build.set_defaults(handler=_build)
+
+    graph = commands.add_parser("graph", help="print the intermediate resource graph")
+    spec_arguments(graph)
+    graph.add_argument("--format", choices=GRAPH_FORMATS, default="mermaid")
+    graph.set_defaults(handler=_graph)
+
+
+def _build(args: argparse.Namespace) -> int:
+    backend = get_backend(args.backend)
+    if args.format not in backend.formats:
+        raise UsageError(
+            f"the {args.backend} backend writes {', '.join(backend.formats)}, not {args.format}"
+        )
+    graph = compile_spec(load(args))
+    text = backend.render(graph, args.format)
+    write_output(args.output, text)
+    if args.output != "-":
+        print(
+            build_summary(graph, list_rules(), args.backend, args.output), end="", file=sys.stderr
+        )
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from paycompile.compiler.compile import build_graph
+
+    write_output("-", graph_report(build_graph(load(args)), args.format))
+    return 0
