@@ -219,7 +219,7 @@ def test_cli_up_without_a_terminal_exits_4_and_changes_nothing(
     stack = FakeStack(CREATES)
     monkeypatch.setattr(automation.shutil, "which", lambda name: "/usr/bin/pulumi")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
-    monkeypatch.setattr(pulumi_deploy, "open_stack", lambda *args: stack)
+    monkeypatch.setattr(automation, "open_stack", lambda *args: stack)
     assert main(["up", str(REFERENCE), "--backend", "pulumi"]) == 4
     captured = capsys.readouterr()
     assert "ApiService" in captured.out and "no terminal" in captured.err
