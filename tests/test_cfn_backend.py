@@ -309,3 +309,19 @@ def test_reference_template_matches_snapshot(environment: str) -> None:
         pytest.fail(
             f"the {environment} template differs from {snapshot.name}:\n{shown}\n{UPDATE_HINT}"
         )
+
+
+# ---------------------------------------------------------------- the type table of changes/
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_emitted_type_is_known_to_the_change_classifier(environment: str) -> None:
+    from paycompile.changes.cloudformation import HELPER_TYPES, KIND_OF_TYPE
+
+    graph = paycompile.compile_spec(paycompile.load_spec(REFERENCE, environment))
+    for logical_id, body in reference_template(environment)["Resources"].items():
+        node = graph.nodes.get(logical_id)
+        if node is None:
+            assert body["Type"] in HELPER_TYPES, f"{logical_id} {body['Type']}"
+        else:
+            assert KIND_OF_TYPE.get(body["Type"]) is node.kind, f"{logical_id} {body['Type']}"
