@@ -33,7 +33,7 @@ $(CHECKOV): constraints-checkov.txt
 test: $(CHECKOV)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check paycompile tests benchmarks

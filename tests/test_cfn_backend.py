@@ -168,7 +168,27 @@ def _http_forwards(template: dict[str, Any]) -> None:
 
 
 def _forward_inactive(template: dict[str, Any]) -> None:
-    _listener(template, 443)["DefaultActions"][0]["TargetGroupArn"] = {"Ref": "ApiGreenTg"}
+    groups = _listener(template, 443)["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+    groups[0]["Weight"], groups[1]["Weight"] = 0, 100
+
+
+def _weights_ignore_live_color(template: dict[str, Any]) -> None:
+    groups = _listener(template, 443)["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+    groups[0]["Weight"], groups[1]["Weight"] = 100, 0
+
+
+def _idle_color_runs(template: dict[str, Any]) -> None:
+    template["Resources"]["ApiGreenService"]["Properties"]["DesiredCount"] = 2
+
+
+def _root_user(template: dict[str, Any]) -> None:
+    task = template["Resources"]["ApiBlueTask"]["Properties"]
+    task["ContainerDefinitions"][0]["User"] = "0"
+
+
+def _green_behind_blue(template: dict[str, Any]) -> None:
+    service = template["Resources"]["ApiGreenService"]["Properties"]
+    service["LoadBalancers"][0]["TargetGroupArn"] = {"Ref": "ApiBlueTg"}
 
 
 def _drop_nat(template: dict[str, Any]) -> None:
@@ -226,6 +246,13 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
     "rotation every 90 days": (_rotate_rarely, "rotates after 90 days"),
     "port 80 forwards": (_http_forwards, "port 80 does more than redirect"),
     "inactive color live": (_forward_inactive, "does not forward to blue"),
+    "weights ignore the live colour": (
+        _weights_ignore_live_color,
+        "after a cutover: service api: HTTPS listener does not forward to green",
+    ),
+    "idle colour runs tasks": (_idle_color_runs, "ApiGreenService: 2 tasks, 0 wanted"),
+    "container runs as root": (_root_user, "ApiBlueTask: the container runs as root"),
+    "green tasks in the blue group": (_green_behind_blue, "not the green target group"),
     "private route without NAT": (_drop_nat, "not IGW xor NAT"),
     "public DB instance": (_public_instance, "PubliclyAccessible false"),
     "name without env": (_name_without_env, "'payment-cluster' is not"),

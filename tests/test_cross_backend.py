@@ -16,7 +16,11 @@ from typing import Any
 from hypothesis import given
 
 import paycompile
+from tests.checkers.cfn_eval import evaluate, parameter_values
 from tests.strategies import GeneratedSpec, valid_specs
+
+# The plan's output that records the deploy-time inputs its program ran with.
+INPUTS_OUTPUT = "DeployInputs"
 
 # Resource type -> the logical kind it realises; None for helpers a kind needs on that platform.
 CFN_TYPES: dict[str, str | None] = {
@@ -165,6 +169,16 @@ def cfn_values(kind: str, p: dict[str, Any]) -> dict[str, Any]:
             "protocol": p["Protocol"],
             "ssl": p.get("SslPolicy"),
             "certs": certificates,
+            "weights": [
+                group["Weight"]
+                for action in p["DefaultActions"]
+                for group in action.get("ForwardConfig", {}).get("TargetGroups", [])
+            ],
+        }
+    if kind == "ListenerRule":
+        return {
+            "priority": p["Priority"],
+            "weights": [g["Weight"] for g in p["Actions"][0]["ForwardConfig"]["TargetGroups"]],
         }
     if kind == "TargetGroup":
         return {"port": p["Port"], "path": p["HealthCheckPath"]}
@@ -208,6 +222,16 @@ def pulumi_values(kind: str, p: dict[str, Any]) -> dict[str, Any]:
             "protocol": p["protocol"],
             "ssl": p.get("sslPolicy"),
             "certs": certificates,
+            "weights": [
+                group["weight"]
+                for action in p["defaultActions"]
+                for group in action.get("forward", {}).get("targetGroups", [])
+            ],
+        }
+    if kind == "ListenerRule":
+        return {
+            "priority": p["priority"],
+            "weights": [g["weight"] for g in p["actions"][0]["forward"]["targetGroups"]],
         }
     if kind == "TargetGroup":
         return {"port": p["port"], "path": p["healthCheck"]["path"]}
@@ -238,6 +262,15 @@ def pulumi_values(kind: str, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def differences(template: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """What differs between the template (as deployed with its parameters' defaults) and the plan
+    (whose program ran with the same deploy-time inputs, recorded in its DeployInputs output)."""
+    defaults = parameter_values(template)
+    inputs = plan["outputs"].get(INPUTS_OUTPUT, {})
+    problems = [] if defaults == inputs else [f"inputs differ: cfn {defaults} pulumi {inputs}"]
+    return problems + _resource_differences(evaluate(template), plan)
+
+
+def _resource_differences(template: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     cfn = cfn_resources(template)
     pulumi, pulumi_type = pulumi_resources(plan)
     problems = []
@@ -262,7 +295,7 @@ def differences(template: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         cfn_value, pulumi_value = cfn_values(kind, cfn_props), pulumi_values(kind, pulumi_props)
         if _normalised(cfn_value) != _normalised(pulumi_value):
             problems.append(f"{name}: cfn {cfn_value} != pulumi {pulumi_value}")
-    if set(template.get("Outputs", {})) != set(plan["outputs"]):
+    if set(template.get("Outputs", {})) != set(plan["outputs"]) - {INPUTS_OUTPUT}:
         problems.append("the two backends export different outputs")
     return problems
 

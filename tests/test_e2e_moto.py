@@ -1,37 +1,29 @@
 """End to end: the reference template deploys to a local AWS (moto) and reads back as specified.
 
-The test starts `moto_server` itself on a free loopback port and stops it by its PID when
-done, whatever happened. moto does not model every resource type the platform uses, so it is
-handed the copy that `tests/moto_standins.py` makes (see docs/e2e.md); every type moto models
-deploys as compiled, but for the few reshaped properties listed there. The checks go through
-the AWS APIs; only what moto's models drop (DROPPED_BY_MOTO) is read from the template.
-All of it is one test because the stack is one deployment: under `pytest -n 2` separate
-tests would each need their own server and stack.
+The test starts moto in process on a free loopback port (tests/moto_server.py, which also
+patches the moto gaps docs/e2e.md lists) and stops it when done, whatever happened. moto does
+not model every resource type the platform uses, so it is handed the copy that
+`tests/moto_standins.py` makes (see docs/e2e.md); every type moto models deploys as compiled,
+but for the few reshaped properties listed there. The checks go through the AWS APIs; only
+what moto's models drop (DROPPED_BY_MOTO) is read from the template. All of it is one test
+because the stack is one deployment: under `pytest -n 2` separate tests would each need their
+own server and stack.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
-import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from moto.cloudformation.parsing import resource_class_from_type
+from moto_server import deploy_stack, import_certificate, moto
 from moto_standins import (
     DROPPED_BY_MOTO,
     QUIRKS,
@@ -52,121 +44,16 @@ REFERENCE = ROOT / "examples" / "platform.yaml"
 REGION = "us-east-1"
 STACK = "payment-e2e"
 GOVERNANCE_TAGS = ("Environment", "CostCenter", "MigrationPhase")
-SERVER_START_SECONDS = 30
 STACK_CREATE_SECONDS = 60
 
 Client = Callable[[str], Any]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _moto_server_binary() -> str:
-    # The one beside this interpreter is the one whose moto version the stand-ins were made for.
-    beside = Path(sys.executable).parent / "moto_server"
-    found = str(beside) if beside.is_file() else shutil.which("moto_server")
-    if not found:
-        pytest.fail("moto_server not found: install the dev extras (`make test` does)")
-    return found
-
-
-def _wait_until_answering(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"moto_server exited with {server.returncode} before answering")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"moto_server did not answer on {url} within {SERVER_START_SECONDS}s")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()  # SIGTERM to this server's PID only
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    """A boto3 client factory for a fresh moto server, stopped when the module is done."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [_moto_server_binary(), "-H", "127.0.0.1", "-p", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_until_answering(url, server)
-        credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-        def make(service: str) -> Any:
-            return boto3.client(service, endpoint_url=url, region_name=REGION, **credentials)
-
-        yield make
-    finally:
-        _stop(server)
-
-
-def _self_signed_certificate() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pay.example.com")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM), private
-
-
-def _import_certificate(client: Client) -> str:
-    # The reference spec's certificate ARN does not exist in moto; the listener needs one that does.
-    certificate, key = _self_signed_certificate()
-    arn: str = client("acm").import_certificate(Certificate=certificate, PrivateKey=key)[
-        "CertificateArn"
-    ]
-    return arn
-
-
-def _failure_events(cloudformation: Any) -> str:
-    events = cloudformation.describe_stack_events(StackName=STACK)["StackEvents"]
-    return "\n".join(
-        f"{e['LogicalResourceId']} {e['ResourceType']} {e['ResourceStatus']} "
-        f"{e.get('ResourceStatusReason', '')}"
-        for e in events
-    )
-
-
-def _wait_for(cloudformation: Any, seconds: float) -> str:
-    deadline = time.monotonic() + seconds
-    status = "UNKNOWN"
-    while time.monotonic() < deadline:
-        stacks = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
-        status = stacks[0]["StackStatus"]
-        if not status.endswith("_IN_PROGRESS"):
-            return str(status)
-        time.sleep(0.5)
-    return f"{status} after {seconds}s"
+    """A boto3 client factory for a fresh local AWS, stopped when the module is done."""
+    with moto() as local:
+        yield local.client
 
 
 def reference_graph() -> Graph:
@@ -205,6 +92,8 @@ class Deployed:
         self.template = template
         self.certificate_arn = cert
         self.governance = expected_governance_tags()
+        self.document = yaml.safe_load(REFERENCE.read_text())
+        self.live_colors = {s["name"]: s["active_color"] for s in self.document["services"]}
         resources = client("cloudformation").describe_stack_resources(StackName=STACK)
         self.resources = resources["StackResources"]
         # moto leaves PhysicalResourceId out for a few types (routes, attachments).
@@ -270,22 +159,33 @@ class Deployed:
         assert https["SslPolicy"] == self.graph.nodes["HttpsListener"].props["ssl_policy"]
         assert [c["CertificateArn"] for c in https["Certificates"]] == [self.certificate_arn]
         forward = https["DefaultActions"][0]
-        active = self.graph.nodes["HttpsListener"].props["default_action"]["forward"].target
         assert forward["Type"] == "forward", forward
-        assert forward["TargetGroupArn"] == self.physical[active], forward
+        weights = {
+            g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]
+        }
+        live = self.live_colors["api"]
+        by_color = {colors[arn]["DeploymentColor"]: weight for arn, weight in weights.items()}
+        assert by_color == {live: 100, "green" if live == "blue" else "blue": 0}, weights
         assert by_port[80]["DefaultActions"][0]["Type"] == "redirect"
 
     def check_service(self) -> None:
+        """Both colours exist; the live one runs the spec's count, the idle one nothing."""
         ecs = self.client("ecs")
         cluster = self.node_named(Kind.ECS_CLUSTER)
-        node = self.graph.of_kind(Kind.ECS_SERVICE)[0]
-        found = ecs.describe_services(cluster=cluster, services=[node.name], include=["TAGS"])
-        assert [service["serviceName"] for service in found["services"]] == [node.name], found
-        service = found["services"][0]
-        assert service["status"] == "ACTIVE"
-        assert service["desiredCount"] == node.props["desired_count"]
-        shown = {tag["key"]: tag["value"] for tag in service.get("tags", [])}
-        self.assert_governed(node.logical_id, shown)
+        nodes = self.graph.of_kind(Kind.ECS_SERVICE)
+        names = [node.name for node in nodes]
+        found = ecs.describe_services(cluster=cluster, services=names, include=["TAGS"])
+        by_name = {service["serviceName"]: service for service in found["services"]}
+        assert sorted(by_name) == sorted(names), found
+        spec_service = self.document["services"][0]
+        for node in nodes:
+            service = by_name[node.name]
+            assert service["status"] == "ACTIVE"
+            live = node.props["color"] == self.live_colors[spec_service["name"]]
+            expected = spec_service["desired_count"] if live else 0
+            assert service["desiredCount"] == expected, (node.name, service["desiredCount"])
+            shown = {tag["key"]: tag["value"] for tag in service.get("tags", [])}
+            self.assert_governed(node.logical_id, shown)
 
     def check_parameters(self) -> None:
         ssm = self.client("ssm")
@@ -318,18 +218,6 @@ class Deployed:
         assert {"AWS/ECS", "AWS/RDS", "AWS/ApplicationELB"} <= namespaces, namespaces
 
 
-def _deploy(client: Client, template: dict[str, Any]) -> None:
-    cloudformation = client("cloudformation")
-    cloudformation.create_stack(
-        StackName=STACK,
-        TemplateBody=json.dumps(template),
-        Capabilities=["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )
-    status = _wait_for(cloudformation, STACK_CREATE_SECONDS)
-    if status != "CREATE_COMPLETE":
-        pytest.fail(f"stack ended {status}; events:\n{_failure_events(cloudformation)}")
-
-
 def test_standin_table_matches_what_moto_models() -> None:
     """Stand in for exactly the types this moto cannot create, so nothing is faked needlessly."""
     types = {body["Type"] for body in reference_template()["Resources"].values()}
@@ -360,11 +248,11 @@ def test_modelled_resources_go_to_moto_as_compiled() -> None:
 @pytest.fixture(scope="module")
 def stack(client: Client) -> Iterator[tuple[dict[str, Any], str]]:
     """The reference template as compiled (with a certificate moto knows), deployed to moto."""
-    certificate_arn = _import_certificate(client)
+    certificate_arn = import_certificate(client)
     original = with_certificate(reference_template(), certificate_arn)
     started = time.monotonic()
     try:
-        _deploy(client, for_moto(original))
+        deploy_stack(client, STACK, for_moto(original))
         print(f"moto: stack created in {time.monotonic() - started:.1f}s")
         yield original, certificate_arn
     finally:

@@ -73,7 +73,9 @@ def test_prod_snapshots_and_protects_the_cluster(reference_spec_path: Path) -> N
 
 def test_plan_has_every_output_and_no_secret_in_clear(dev: tuple[Graph, dict[str, Any]]) -> None:
     graph, plan = dev
-    assert sorted(plan["outputs"]) == sorted(o.name for o in graph.outputs)
+    # Besides the graph's outputs, the deploy-time inputs the program ran with.
+    assert sorted(plan["outputs"]) == sorted([*(o.name for o in graph.outputs), "DeployInputs"])
+    assert plan["outputs"]["DeployInputs"] == graph.input_defaults()
     text = json.dumps(plan)
     assert "mock-DbSecretPassword" not in text  # the mock's generated password never shows
 

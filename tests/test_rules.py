@@ -28,7 +28,7 @@ REFERENCE = ROOT / "examples" / "platform.yaml"
 RULES_DOC = ROOT / "docs" / "rules.md"
 SEED_FAILURES = {f"F{n}" for n in range(1, 20)}
 # The invariants contract section 2 lists without a seed failure.
-UNSEEDED = {"PAY-NET-003", "PAY-SEC-001", "PAY-SEC-002", "PAY-DB-002", "PAY-OPS-006"}
+UNSEEDED = {"PAY-NET-003", "PAY-SEC-001", "PAY-SEC-002", "PAY-SEC-005", "PAY-DB-002", "PAY-OPS-006"}
 # F7's rotation function: a name AWS never deployed in any account.
 MADE_UP_LAMBDA = "arn:aws:lambda:us-east-1:aws:function:SecretsManagerRDSMySQLRotationSingleUser"
 PCI_REQUIREMENT = re.compile(r"^\d{1,2}(\.\d{1,2}){1,2}$")
@@ -51,7 +51,8 @@ def failing(graph: Graph) -> set[str]:
 
 
 def test_every_rule_is_well_formed() -> None:
-    assert len(RULES) == 23
+    documented = set(re.findall(r"^\| (PAY-[A-Z]{2,3}-\d{3}) \|", RULES_DOC.read_text(), re.M))
+    assert documented == set(RULES)
     for rule_id, registered in RULES.items():
         assert registered.id == rule_id
         assert re.fullmatch(r"PAY-[A-Z]{2,3}-\d{3}", rule_id)
@@ -224,12 +225,27 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
     "tasks with public IPs": (
         "PAY-SEC-002",
         "dev",
-        lambda g: props(g, "ApiService", assign_public_ip=True),
+        lambda g: props(g, "ApiBlueService", assign_public_ip=True),
+    ),
+    "container as root": (
+        "PAY-SEC-005",
+        "dev",
+        lambda g: g["ApiBlueTask"].props.update(user="0:0"),
+    ),
+    "writable root filesystem": (
+        "PAY-SEC-005",
+        "dev",
+        lambda g: g["ApiGreenTask"].props.update(read_only_root_filesystem=False),
+    ),
+    "no container memory limit": (
+        "PAY-SEC-005",
+        "dev",
+        lambda g: g["ApiGreenTask"].props.pop("memory_limit"),
     ),
     "tasks in public subnets": (
         "PAY-SEC-002",
         "dev",
-        lambda g: props(g, "ApiService", subnets=[Ref(f"PublicSubnet{n}") for n in (1, 2, 3)]),
+        lambda g: props(g, "ApiGreenService", subnets=[Ref(f"PublicSubnet{n}") for n in (1, 2, 3)]),
     ),
     # F4: plain MySQL on a provisioned instance class.
     "plain mysql engine": ("PAY-DB-001", "dev", lambda g: props(g, "DbCluster", engine="mysql")),
@@ -283,7 +299,7 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
     "password in a task environment": (
         "PAY-SEC-003",
         "dev",
-        lambda g: g["ApiTask"].props["environment"].update(DB_PASSWORD="hunter2"),
+        lambda g: g["ApiGreenTask"].props["environment"].update(DB_PASSWORD="hunter2"),
     ),
     "access key in a parameter": (
         "PAY-SEC-003",
@@ -316,7 +332,7 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
     "dashboard without RDS": ("PAY-OPS-001", "dev", dashboard_without_rds),
     "no dashboard": ("PAY-OPS-001", "dev", lambda g: drop(g, "Dashboard")),
     # F10: missing alarms, alarms that notify nobody.
-    "no memory alarm": ("PAY-OPS-002", "dev", lambda g: drop(g, "ApiMemoryAlarm")),
+    "no memory alarm": ("PAY-OPS-002", "dev", lambda g: drop(g, "ApiBlueMemoryAlarm")),
     "no DB connections alarm": ("PAY-OPS-002", "dev", lambda g: drop(g, "DbConnectionsAlarm")),
     "alarm to no topic": ("PAY-OPS-002", "dev", lambda g: props(g, "Alb5xxAlarm", topic=None)),
     "plaintext topic": ("PAY-OPS-002", "dev", lambda g: props(g, "AlarmTopic", kms_key=None)),

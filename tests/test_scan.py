@@ -56,7 +56,9 @@ SMUGGLED = {
     ),
     "tag value AWS key id": spec_with("FinTech", AWS_KEY_ID),
     "tag value private key header": spec_with("FinTech", f'"{PRIVATE_KEY}"'),
-    "image with a token": spec_with("nginx/nginx:1.27", f"nginx/nginx:{GITHUB}"),
+    "image with a token": spec_with(
+        "retail-store-sample-catalog:1.2.2", f"retail-store-sample-catalog:{GITHUB}"
+    ),
     "override env value": spec_with(
         "        desired_count: 6",
         f"        environment_variables:\n          LOG_LEVEL: {AWS_KEY_ID}",

@@ -36,7 +36,9 @@ def test_env_flag_applies_that_environments_overrides() -> None:
     assert (spec.environment, spec.lifecycle, spec.network.nat_gateways) == ("prod", "retained", 3)
     assert spec.services[0].desired_count == 6
     # Keys the override does not name keep the base values.
-    assert spec.services[0].image == "public.ecr.aws/nginx/nginx:1.27"
+    assert spec.services[0].image == (
+        "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.2"
+    )
     assert spec.network.cidr == "10.0.0.0/16"
 
 
@@ -70,8 +72,10 @@ def test_unknown_key_suggests_the_close_one() -> None:
 
 
 def test_a_mistake_in_another_environments_override_is_caught_at_its_line() -> None:
+    lines = REFERENCE.read_text().splitlines()
+    number = lines.index("      nat_gateways: 3") + 1
     line = only_issue("      nat_gateways: 3", "      nat_gateways: 2")
-    assert line.startswith("platform.yaml:61:21: overrides.prod.network.nat_gateways: ")
+    assert line.startswith(f"platform.yaml:{number}:21: overrides.prod.network.nat_gateways: ")
 
 
 def test_overrides_cannot_rename_the_platform() -> None:

@@ -8,6 +8,7 @@ from paycompile.compiler.data import add_data, add_master_secret
 from paycompile.compiler.graph import Concat, Graph, Kind, Pseudo
 from paycompile.compiler.network import add_network
 from paycompile.compiler.operations import add_operations
+from paycompile.compiler.release import add_release_inputs
 from paycompile.compiler.security import kms_key, logs_principal, service_may_use_key
 from paycompile.compiler.traffic import add_traffic
 from paycompile.spec.model import PlatformSpec
@@ -38,6 +39,8 @@ def build_graph(spec: PlatformSpec) -> Graph:
         f"Encrypts the data of {builder.name()}: database, secrets, backups, alarm topic",
         [service_may_use_key("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com")],
     )
+    for service in spec.services:
+        add_release_inputs(builder, service)
     network = add_network(builder, logs_key)
     traffic = add_traffic(builder, network)
     secret = add_master_secret(builder, data_key)

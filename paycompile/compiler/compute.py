@@ -6,17 +6,36 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from paycompile.compiler import release
 from paycompile.compiler.builder import Builder, arn, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo
 from paycompile.compiler.network import Network
-from paycompile.compiler.security import log_group_node, role, statement, unscoped
+from paycompile.compiler.release import COLORS
+from paycompile.compiler.security import (
+    log_group_node,
+    regional_endpoint,
+    role,
+    statement,
+    unscoped,
+)
 from paycompile.compiler.traffic import Traffic
-from paycompile.spec import policy
 from paycompile.spec.model import Service
 
 PRIVATE_ECR = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)"
 )
+
+
+# Replace tasks one batch at a time without dropping below the desired count, and roll back a
+# deployment whose tasks never become healthy (the circuit breaker).
+ROLLING_DEPLOYMENT = {
+    "minimum_healthy_percent": 100,
+    "maximum_percent": 200,
+    "circuit_breaker": True,
+    "rollback": True,
+}
+# Seconds a new task has before failed load balancer health checks count against it.
+HEALTH_CHECK_GRACE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -44,11 +63,96 @@ def _service(
     logs_key: Node,
     credentials: Credentials,
     service: Service,
-) -> Node:
+) -> None:
+    """Per colour, a task definition running that colour's image and an ECS service behind that
+    colour's target group; both colours share the service's log group and roles."""
     log_group = log_group_node(
         builder, (service.name,), f"/ecs/{builder.name(service.name)}", logs_key
     )
-    pull = [
+    execution_role = role(
+        builder,
+        (service.name, "execution", "role"),
+        "ecs-tasks.amazonaws.com",
+        _execution_statements(log_group, service),
+    )
+    task_role = role(
+        builder,
+        (service.name, "task", "role"),
+        "ecs-tasks.amazonaws.com",
+        _task_statements(builder, credentials),
+    )
+    wiring = traffic.services[service.name]
+    # The listener must forward to a target group before ECS registers tasks in it, and the
+    # tasks pull their image through the NAT gateways: both must exist first.
+    waits_for = (
+        (wiring.listener_rule or wiring.listener).logical_id,
+        *(table.logical_id for table in network.private_route_tables),
+    )
+    for color in COLORS:
+        task = builder.add(
+            Kind.TASK_DEFINITION,
+            (service.name, color, "task"),
+            _task_props(builder, service, color, log_group, execution_role, task_role),
+        )
+        builder.add(
+            Kind.ECS_SERVICE,
+            (service.name, color, "service"),
+            {
+                "cluster": ref(cluster),
+                "task_definition": ref(task),
+                "desired_count": release.desired_count(service, color),
+                "subnets": [ref(subnet) for subnet in network.private_subnets],
+                "security_groups": [ref(wiring.security_group)],
+                "assign_public_ip": False,
+                "container_name": service.name,
+                "port": service.port,
+                "target_group": ref(wiring.target_groups[color], "arn"),
+                "service": service.name,
+                "color": color,
+                "deployment": ROLLING_DEPLOYMENT,
+                "health_check_grace_seconds": HEALTH_CHECK_GRACE_SECONDS,
+            },
+            tags={"DeploymentColor": color, "Service": service.name},
+            depends_on=waits_for,
+        )
+
+
+def _task_props(
+    builder: Builder,
+    service: Service,
+    color: str,
+    log_group: Node,
+    execution_role: Node,
+    task_role: Node,
+) -> dict[str, Any]:
+    return {
+        "family": builder.name(service.name, color),
+        "container_name": service.name,
+        "image": release.image(service, color),
+        "cpu": service.cpu,
+        "memory": service.memory,
+        "port": service.port,
+        "user": service.user,
+        "environment": dict(sorted(service.environment_variables.items())),
+        "log_group": ref(log_group),
+        "log_stream_prefix": color,
+        "region": builder.spec.region,
+        "execution_role": ref(execution_role, "arn"),
+        "task_role": ref(task_role, "arn"),
+        "read_only_root_filesystem": True,
+        # A read-only root still needs somewhere to write temporary files: volume name -> path.
+        # (Fargate mounts these root-owned, mode 0755: an image whose user must write there
+        # declares the path as a VOLUME owned by that user.)
+        "scratch_volumes": {"tmp": "/tmp"},
+        # The whole task's memory is the container's hard limit: it never takes more.
+        "memory_limit": service.memory,
+        "color": color,
+    }
+
+
+def _execution_statements(log_group: Node, service: Service) -> list[dict[str, Any]]:
+    """What ECS needs to start a task: write its logs and, from a private ECR, pull its image."""
+    statements = [
         statement(
             "WriteLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -57,7 +161,7 @@ def _service(
     ]
     repository = PRIVATE_ECR.match(service.image)
     if repository:
-        pull += [
+        statements += [
             unscoped("EcrToken", ["ecr:GetAuthorizationToken"]),
             statement(
                 "PullImage",
@@ -69,57 +173,12 @@ def _service(
                 [_repository_arn(repository)],
             ),
         ]
-    execution_role = role(
-        builder, (service.name, "execution", "role"), "ecs-tasks.amazonaws.com", pull
-    )
-    task_role = role(
-        builder,
-        (service.name, "task", "role"),
-        "ecs-tasks.amazonaws.com",
-        _task_statements(builder, credentials),
-    )
-    task = builder.add(
-        Kind.TASK_DEFINITION,
-        (service.name, "task"),
-        {
-            "family": builder.name(service.name),
-            "container_name": service.name,
-            "image": service.image,
-            "cpu": service.cpu,
-            "memory": service.memory,
-            "port": service.port,
-            "environment": dict(sorted(service.environment_variables.items())),
-            "log_group": ref(log_group),
-            "region": builder.spec.region,
-            "execution_role": ref(execution_role, "arn"),
-            "task_role": ref(task_role, "arn"),
-            "read_only_root_filesystem": True,
-        },
-    )
-    wiring = traffic.services[service.name]
-    active = wiring.target_groups[service.active_color]
-    listener = wiring.listener_rule or wiring.listener
-    return builder.add(
-        Kind.ECS_SERVICE,
-        (service.name, "service"),
-        {
-            "cluster": ref(cluster),
-            "task_definition": ref(task),
-            "desired_count": service.desired_count,
-            "subnets": [ref(subnet) for subnet in network.private_subnets],
-            "security_groups": [ref(wiring.security_group)],
-            "assign_public_ip": False,
-            "container_name": service.name,
-            "port": service.port,
-            "target_group": ref(active, "arn"),
-        },
-        depends_on=(listener.logical_id,),
-    )
+    return statements
 
 
 def _task_statements(builder: Builder, credentials: Credentials) -> list[dict[str, Any]]:
     """What a service's code may do: read its own configuration and the database secret."""
-    via_secrets_manager = Concat(("secretsmanager.", Pseudo("region"), ".amazonaws.com"))
+    via_secrets_manager = regional_endpoint("secretsmanager")
     decrypt = statement("DecryptDatabaseSecret", ["kms:Decrypt"], [ref(credentials.key, "arn")])
     return [
         statement(
@@ -136,7 +195,7 @@ def _task_statements(builder: Builder, credentials: Credentials) -> list[dict[st
     ]
 
 
-def _repository_arn(repository: re.Match[str]) -> str:
-    partition = policy.REGIONS.get(repository["region"], "aws")
+def _repository_arn(repository: re.Match[str]) -> Concat:
+    """The private repository's ARN; a registry can only serve its own partition."""
     account, region, name = repository["account"], repository["region"], repository["repo"]
-    return f"arn:{partition}:ecr:{region}:{account}:repository/{name}"
+    return Concat(("arn:", Pseudo("partition"), f":ecr:{region}:{account}:repository/{name}"))

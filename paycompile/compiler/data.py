@@ -113,7 +113,7 @@ def add_data(
         [],
         managed_policies=(MONITORING_POLICY,),
     )
-    for index in range(INSTANCES):
+    instances = [
         builder.add(
             Kind.DB_INSTANCE,
             ("db", "instance", index + 1),
@@ -128,6 +128,8 @@ def add_data(
                 "monitoring_role": ref(monitoring_role, "arn"),
             },
         )
+        for index in range(INSTANCES)
+    ]
     attachment = builder.add(
         Kind.SECRET_ATTACHMENT,
         ("db", "secret", "attachment"),
@@ -144,6 +146,12 @@ def add_data(
             "subnets": [ref(s) for s in network.private_subnets],
             "security_groups": [ref(traffic.rotation_security_group)],
         },
-        depends_on=(attachment.logical_id,),
+        # Rotation starts as soon as the schedule exists: it needs a writer to log in to and a
+        # route from the private subnets to the Secrets Manager API.
+        depends_on=(
+            attachment.logical_id,
+            *(instance.logical_id for instance in instances),
+            *(table.logical_id for table in network.private_route_tables),
+        ),
     )
     return Data(cluster, secret)

@@ -1,8 +1,9 @@
 """The intermediate resource graph: one typed node per cloud resource, shared by all backends.
 
 Node properties are backend-neutral values: plain data, `Ref` (an attribute of another
-node), `Pseudo` (region, account, partition), `Concat` (a string built from parts) and
-`Json` (a structure serialised to a JSON string once its references are known).
+node), `Pseudo` (region, account, partition), `Concat` (a string built from parts), `Json`
+(a structure serialised to a JSON string once its references are known), `Input` (a value
+the deployment supplies, such as the live colour) and `Choose` (a value picked by an input).
 A backend maps each `Kind` to its own resource type and each of these values to its own
 expression language; nothing else crosses the boundary.
 """
@@ -98,6 +99,38 @@ class Json:
     value: Any
 
 
+@dataclass(frozen=True)
+class DeployInput:
+    """A value the deployment supplies, not the spec: the live state of a running platform
+    (which colour serves a service, which image each colour runs). The graph names it and gives
+    the value a new platform starts with; CloudFormation takes it as a parameter, the Pulumi
+    program as an argument, and `deploy`/`up` read the live value before they change anything.
+    """
+
+    name: str
+    default: str
+    allowed: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Input:
+    """The value of the deploy-time input `name`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Choose:
+    """The value of `cases` for the current value of the deploy-time input `input`."""
+
+    input: str
+    cases: tuple[tuple[str, Any], ...]
+
+    def case(self, value: str) -> Any:
+        return dict(self.cases)[value]
+
+
 Deletion = Literal["delete", "retain", "snapshot"]
 
 
@@ -112,7 +145,9 @@ class Node:
     deletion: Deletion = "delete"
     # Checks an outside scanner would raise that this node's design answers: id -> reason.
     waivers: dict[str, str] = field(default_factory=dict)
-    # Nodes that must exist first although no property refers to them.
+    # Nodes that must exist first although no property refers to them. A node waits for every
+    # resource the other node stands for (an internet gateway's attachment, a route table's
+    # routes), not only its main one.
     depends_on: tuple[str, ...] = ()
 
     def references(self) -> list[Ref]:
@@ -139,6 +174,11 @@ class Graph:
     tags: dict[str, str] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     outputs: list[Output] = field(default_factory=list)
+    inputs: dict[str, DeployInput] = field(default_factory=dict)
+
+    def input_defaults(self) -> dict[str, str]:
+        """The value of every deploy-time input for a platform that does not exist yet."""
+        return {name: each.default for name, each in self.inputs.items()}
 
     def add(self, node: Node) -> Node:
         if node.logical_id in self.nodes:
@@ -186,6 +226,15 @@ class Graph:
                 }
                 for node in self
             ],
+            "inputs": [
+                {
+                    "name": each.name,
+                    "default": each.default,
+                    "allowed": list(each.allowed),
+                    "description": each.description,
+                }
+                for each in self.inputs.values()
+            ],
             "outputs": [
                 {
                     "name": o.name,
@@ -198,10 +247,14 @@ class Graph:
         }
 
 
-def deploy_time_values(value: Any) -> Iterator[Ref | Pseudo]:
-    """Every Ref and Pseudo in a property value: what is only known once deployed."""
-    if isinstance(value, Ref | Pseudo):
+def deploy_time_values(value: Any) -> Iterator[Ref | Pseudo | Input]:
+    """Every Ref, Pseudo and Input in a property value: what is only known once deployed."""
+    if isinstance(value, Ref | Pseudo | Input):
         yield value
+    elif isinstance(value, Choose):
+        yield Input(value.input)
+        for _, case in value.cases:
+            yield from deploy_time_values(case)
     elif isinstance(value, dict):
         for item in value.values():
             yield from deploy_time_values(item)
@@ -228,6 +281,10 @@ def _plain(value: Any) -> Any:
         return {"concat": [_plain(part) for part in value.parts]}
     if isinstance(value, Json):
         return {"json": _plain(value.value)}
+    if isinstance(value, Input):
+        return {"input": value.name}
+    if isinstance(value, Choose):
+        return {"choose": value.input, "cases": {case: _plain(v) for case, v in value.cases}}
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -16,6 +16,9 @@ class Network:
     vpc: Node
     public_subnets: list[Node]
     private_subnets: list[Node]
+    # The private subnets' routes to the internet through NAT: whatever pulls images or calls
+    # AWS APIs from a private subnet must wait for them.
+    private_route_tables: list[Node]
 
 
 def subnet_cidrs(cidr: str) -> list[str]:
@@ -45,17 +48,22 @@ def add_network(builder: Builder, logs_key: Node) -> Network:
         },
         depends_on=(gateway.logical_id,),
     )
-    nats = [_nat_gateway(builder, public[zone], zone) for zone in range(spec.nat_gateways)]
-    for zone, subnet in enumerate(private):
-        nat = nats[zone % len(nats)]
+    nats = [_nat_gateway(builder, public[zone], zone, gateway) for zone in range(spec.nat_gateways)]
+    private_routes = [
         builder.add(
             Kind.ROUTE_TABLE,
             ("private", "routes", zone + 1),
-            {"vpc": ref(vpc), "default_route": {"nat_gateway": ref(nat)}, "subnets": [ref(subnet)]},
+            {
+                "vpc": ref(vpc),
+                "default_route": {"nat_gateway": ref(nats[zone % len(nats)])},
+                "subnets": [ref(subnet)],
+            },
         )
+        for zone, subnet in enumerate(private)
+    ]
     if spec.flow_logs:
         _flow_logs(builder, vpc, logs_key)
-    return Network(vpc, public, private)
+    return Network(vpc, public, private, private_routes)
 
 
 def _subnet(builder: Builder, vpc: Node, tier: str, zone: int, cidr: str) -> Node:
@@ -67,12 +75,18 @@ def _subnet(builder: Builder, vpc: Node, tier: str, zone: int, cidr: str) -> Nod
     )
 
 
-def _nat_gateway(builder: Builder, subnet: Node, zone: int) -> Node:
-    eip = builder.add(Kind.ELASTIC_IP, ("nat", "eip", zone + 1), {})
+def _nat_gateway(builder: Builder, subnet: Node, zone: int, gateway: Node) -> Node:
+    # A public NAT gateway and its address need the VPC attached to the internet gateway first
+    # (EC2 answers Gateway.NotAttached otherwise); depending on the gateway's node waits for its
+    # attachment too.
+    eip = builder.add(
+        Kind.ELASTIC_IP, ("nat", "eip", zone + 1), {}, depends_on=(gateway.logical_id,)
+    )
     return builder.add(
         Kind.NAT_GATEWAY,
         ("nat", zone + 1),
         {"subnet": ref(subnet), "eip": ref(eip, "allocation_id")},
+        depends_on=(gateway.logical_id,),
     )
 
 

@@ -1,15 +1,26 @@
-"""Alarms, the dashboard, AWS Backup, the blue/green cutover state machines and SSM parameters."""
+"""Alarms, the dashboard, AWS Backup, SSM parameters, and a cutover state machine per service."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from paycompile.compiler.builder import Builder, arn, logical_id, ref
+from paycompile.compiler import release
+from paycompile.compiler.builder import Builder, logical_id, ref
+from paycompile.compiler.cutover import CutoverTargets, add_cutover
 from paycompile.compiler.data import Data
 from paycompile.compiler.graph import Json, Kind, Node
-from paycompile.compiler.security import log_group_node, role, statement, unscoped
-from paycompile.compiler.traffic import COLORS, Traffic
+from paycompile.compiler.release import COLORS
+from paycompile.compiler.security import role
+from paycompile.compiler.traffic import Traffic
 from paycompile.spec.model import Service
+
+# A backup that cannot start within an hour of its schedule is skipped (and alarmed by AWS
+# Backup); one that runs longer than three hours is stopped.
+BACKUP_START_WINDOW_MINUTES = 60
+BACKUP_COMPLETION_WINDOW_MINUTES = 180
+# An alarm changes state after this many periods of this many seconds over its threshold.
+ALARM_PERIOD_SECONDS = 300
+ALARM_EVALUATION_PERIODS = 2
 
 
 def add_operations(
@@ -26,17 +37,28 @@ def add_operations(
                 "endpoint": builder.spec.monitoring.alarm_email,
             },
         )
-    _alarms(builder, traffic, data, cluster, topic)
+    watched = _alarms(builder, traffic, data, cluster, topic)
     _dashboard(builder, traffic, data, cluster)
     _backup(builder, data, data_key)
     for service in builder.spec.services:
         color_parameter = _parameter(
             builder,
             ("services", service.name, "active-color"),
-            service.active_color,
+            release.live_color(service),
             f"Live color of {service.name}; the cutover state machine updates it",
         )
-        _cutover(builder, traffic, service, color_parameter, logs_key)
+        add_cutover(
+            builder,
+            CutoverTargets(
+                service,
+                traffic.services[service.name],
+                cluster,
+                {color: _ecs_service(builder, service, color) for color in COLORS},
+                {color: watched[(service.name, color)] for color in COLORS},
+                color_parameter,
+            ),
+            logs_key,
+        )
     _parameter(builder, ("db", "secret-arn"), ref(data.secret), "ARN of the database master secret")
     _parameter(
         builder,
@@ -48,13 +70,15 @@ def add_operations(
         _parameter(builder, ("config", key), value, "Application configuration", path=(key,))
 
 
-def _service_nodes(builder: Builder, service: Service) -> tuple[Node, list[Node]]:
-    ecs_service = builder.graph[logical_id((service.name, "service"))]
-    groups = [builder.graph[logical_id((service.name, color, "tg"))] for color in COLORS]
-    return ecs_service, groups
+def _ecs_service(builder: Builder, service: Service, color: str) -> Node:
+    return builder.graph[logical_id((service.name, color, "service"))]
 
 
-def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic: Node) -> None:
+Watched = dict[tuple[str, str], list[Node]]
+
+
+def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic: Node) -> Watched:
+    """Every alarm, and per service colour the ones a cutover to that colour watches."""
     monitoring = builder.spec.monitoring
     alb = ref(traffic.load_balancer, "full_name")
 
@@ -65,8 +89,8 @@ def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic
         dimensions: dict[str, Any],
         threshold: float,
         what: str,
-    ) -> None:
-        builder.add(
+    ) -> Node:
+        return builder.add(
             Kind.ALARM,
             (*parts, "alarm"),
             {
@@ -75,8 +99,8 @@ def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic
                 "metric": metric,
                 "dimensions": dimensions,
                 "statistic": "Sum" if metric.endswith("Count") else "Average",
-                "period": 300,
-                "evaluation_periods": 2,
+                "period": ALARM_PERIOD_SECONDS,
+                "evaluation_periods": ALARM_EVALUATION_PERIODS,
                 "threshold": threshold,
                 "comparison": "GreaterThanOrEqualToThreshold"
                 if metric == "UnHealthyHostCount"
@@ -86,35 +110,48 @@ def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic
             },
         )
 
+    watched: Watched = {}
     for service in builder.spec.services:
-        ecs_service, groups = _service_nodes(builder, service)
-        dims = {"ClusterName": ref(cluster, "name"), "ServiceName": ref(ecs_service, "name")}
-        alarm(
-            (service.name, "cpu"),
-            "AWS/ECS",
-            "CPUUtilization",
-            dims,
-            monitoring.cpu_alarm_percent,
-            f"{service.name} CPU above {monitoring.cpu_alarm_percent}%",
-        )
-        alarm(
-            (service.name, "memory"),
-            "AWS/ECS",
-            "MemoryUtilization",
-            dims,
-            monitoring.memory_alarm_percent,
-            f"{service.name} memory above {monitoring.memory_alarm_percent}%",
-        )
-        for group in groups:
-            color = group.props["color"]
-            alarm(
-                (service.name, color, "unhealthy"),
-                "AWS/ApplicationELB",
-                "UnHealthyHostCount",
-                {"TargetGroup": ref(group, "full_name"), "LoadBalancer": alb},
-                1,
-                f"{service.name} has unhealthy {color} targets",
-            )
+        groups = traffic.services[service.name].target_groups
+        for color in COLORS:
+            ecs_service = _ecs_service(builder, service, color)
+            dims = {"ClusterName": ref(cluster, "name"), "ServiceName": ref(ecs_service, "name")}
+            group = {"TargetGroup": ref(groups[color], "full_name"), "LoadBalancer": alb}
+            who = f"{service.name} ({color})"
+            watched[(service.name, color)] = [
+                alarm(
+                    (service.name, color, "cpu"),
+                    "AWS/ECS",
+                    "CPUUtilization",
+                    dims,
+                    monitoring.cpu_alarm_percent,
+                    f"{who} CPU above {monitoring.cpu_alarm_percent}%",
+                ),
+                alarm(
+                    (service.name, color, "memory"),
+                    "AWS/ECS",
+                    "MemoryUtilization",
+                    dims,
+                    monitoring.memory_alarm_percent,
+                    f"{who} memory above {monitoring.memory_alarm_percent}%",
+                ),
+                alarm(
+                    (service.name, color, "unhealthy"),
+                    "AWS/ApplicationELB",
+                    "UnHealthyHostCount",
+                    group,
+                    1,
+                    f"{who} has unhealthy targets",
+                ),
+                alarm(
+                    (service.name, color, "5xx"),
+                    "AWS/ApplicationELB",
+                    "HTTPCode_Target_5XX_Count",
+                    group,
+                    monitoring.http_5xx_alarm,
+                    f"{who} answers with 5xx",
+                ),
+            ]
     alarm(
         ("alb", "5xx"),
         "AWS/ApplicationELB",
@@ -139,6 +176,7 @@ def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic
         monitoring.db_connections_alarm,
         f"More than {monitoring.db_connections_alarm} database connections",
     )
+    return watched
 
 
 def _dashboard(builder: Builder, traffic: Traffic, data: Data, cluster: Node) -> None:
@@ -146,18 +184,19 @@ def _dashboard(builder: Builder, traffic: Traffic, data: Data, cluster: Node) ->
     alb = ref(traffic.load_balancer, "full_name")
     ecs_metrics: list[list[Any]] = []
     for service in builder.spec.services:
-        ecs_service, _ = _service_nodes(builder, service)
-        for metric in ("CPUUtilization", "MemoryUtilization"):
-            ecs_metrics.append(
-                [
-                    "AWS/ECS",
-                    metric,
-                    "ClusterName",
-                    ref(cluster, "name"),
-                    "ServiceName",
-                    ref(ecs_service, "name"),
-                ]
-            )
+        for color in COLORS:
+            ecs_service = _ecs_service(builder, service, color)
+            for metric in ("CPUUtilization", "MemoryUtilization"):
+                ecs_metrics.append(
+                    [
+                        "AWS/ECS",
+                        metric,
+                        "ClusterName",
+                        ref(cluster, "name"),
+                        "ServiceName",
+                        ref(ecs_service, "name"),
+                    ]
+                )
     rds = ref(data.cluster)
     widgets = [
         ("ECS services", ecs_metrics),
@@ -199,7 +238,7 @@ def _dashboard(builder: Builder, traffic: Traffic, data: Data, cluster: Node) ->
                     "region": region,
                     "metrics": metrics,
                     "stat": "Average",
-                    "period": 300,
+                    "period": ALARM_PERIOD_SECONDS,
                     "view": "timeSeries",
                 },
             }
@@ -230,6 +269,8 @@ def _backup(builder: Builder, data: Data, data_key: Node) -> None:
                     "schedule": spec.schedule,
                     "retention_days": spec.retention_days,
                     "vault": ref(vault, "name"),
+                    "start_window_minutes": BACKUP_START_WINDOW_MINUTES,
+                    "completion_window_minutes": BACKUP_COMPLETION_WINDOW_MINUTES,
                 }
             ]
         },
@@ -252,187 +293,6 @@ def _backup(builder: Builder, data: Data, data_key: Node) -> None:
             "plan": ref(plan),
             "role": ref(backup_role, "arn"),
             "resources": [ref(data.cluster, "arn")],
-        },
-    )
-
-
-def _cutover(
-    builder: Builder, traffic: Traffic, service: Service, color_parameter: Node, logs_key: Node
-) -> None:
-    """A state machine that moves one service's traffic to its other color, or rolls back."""
-    wiring = traffic.services[service.name]
-    groups = {color: ref(group, "arn") for color, group in wiring.target_groups.items()}
-    switch_target: Node = wiring.listener_rule or wiring.listener
-    modify, target_key, actions_key = (
-        ("modifyRule", "RuleArn", "Actions")
-        if wiring.listener_rule
-        else ("modifyListener", "ListenerArn", "DefaultActions")
-    )
-    parameter_name = color_parameter.props["parameter_name"]
-
-    def switch(target_path: str, next_state: str, catch: bool) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": f"arn:aws:states:::aws-sdk:elasticloadbalancingv2:{modify}",
-            "Parameters": {
-                target_key: ref(switch_target, "arn"),
-                actions_key: [{"Type": "forward", "TargetGroupArn.$": target_path}],
-            },
-            "ResultPath": None,
-            "Next": next_state,
-        }
-        if catch:
-            state["Catch"] = [
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RollBack"}
-            ]
-        return state
-
-    def target(color: str, previous: str) -> dict[str, Any]:
-        return {
-            "Type": "Pass",
-            "Result": {
-                "color": color,
-                "target_group": groups[color],
-                "previous_group": groups[previous],
-            },
-            "ResultPath": "$.target",
-            "Next": "ValidateTargetHealth",
-        }
-
-    definition = {
-        "Comment": (
-            f"Blue/green cutover of {service.name}: check, validate, switch, roll back on failure"
-        ),
-        "StartAt": "CheckCurrentDeployment",
-        "States": {
-            "CheckCurrentDeployment": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
-                "Parameters": {"Name": parameter_name},
-                "ResultSelector": {"color.$": "$.Parameter.Value"},
-                "ResultPath": "$.current",
-                "Next": "ChooseTarget",
-            },
-            "ChooseTarget": {
-                "Type": "Choice",
-                "Choices": [
-                    {"Variable": "$.current.color", "StringEquals": "blue", "Next": "TargetGreen"}
-                ],
-                "Default": "TargetBlue",
-            },
-            "TargetGreen": target("green", "blue"),
-            "TargetBlue": target("blue", "green"),
-            "ValidateTargetHealth": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:elasticloadbalancingv2:describeTargetHealth",
-                "Parameters": {"TargetGroupArn.$": "$.target.target_group"},
-                "ResultSelector": {
-                    "healthy.$": "$.TargetHealthDescriptions[?(@.TargetHealth.State == 'healthy')]"
-                },
-                "ResultPath": "$.health",
-                "Next": "TargetsHealthy",
-            },
-            "TargetsHealthy": {
-                "Type": "Choice",
-                "Choices": [
-                    {
-                        "Variable": "$.health.healthy[0]",
-                        "IsPresent": True,
-                        "Next": "PerformTrafficSwitch",
-                    }
-                ],
-                "Default": "TargetUnhealthy",
-            },
-            "TargetUnhealthy": {
-                "Type": "Fail",
-                "Error": "TargetUnhealthy",
-                "Cause": "no healthy target in the new color; traffic not switched",
-            },
-            "PerformTrafficSwitch": switch(
-                "$.target.target_group", "RecordActiveColor", catch=True
-            ),
-            "RecordActiveColor": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:ssm:putParameter",
-                "Parameters": {
-                    "Name": parameter_name,
-                    "Value.$": "$.target.color",
-                    "Type": "String",
-                    "Overwrite": True,
-                },
-                "ResultPath": None,
-                "Catch": [
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RollBack"}
-                ],
-                "Next": "CutoverComplete",
-            },
-            "CutoverComplete": {"Type": "Succeed"},
-            "RollBack": switch("$.target.previous_group", "CutoverRolledBack", catch=False),
-            "CutoverRolledBack": {
-                "Type": "Fail",
-                "Error": "CutoverRolledBack",
-                "Cause": "the switch failed; the previous color serves traffic again",
-            },
-        },
-    }
-    log_group = log_group_node(
-        builder,
-        (service.name, "cutover"),
-        f"/states/{builder.name(service.name, 'cutover')}",
-        logs_key,
-    )
-    parameter_arn = arn("ssm", f"parameter{parameter_name}")
-    machine_role = role(
-        builder,
-        (service.name, "cutover", "role"),
-        "states.amazonaws.com",
-        [
-            statement(
-                "ReadWriteActiveColor", ["ssm:GetParameter", "ssm:PutParameter"], [parameter_arn]
-            ),
-            statement(
-                "SwitchTraffic",
-                [
-                    "elasticloadbalancing:ModifyRule"
-                    if wiring.listener_rule
-                    else "elasticloadbalancing:ModifyListener"
-                ],
-                [ref(switch_target, "arn")],
-            ),
-            unscoped("ReadTargetHealth", ["elasticloadbalancing:DescribeTargetHealth"]),
-            unscoped(
-                "DeliverLogs",
-                [
-                    "logs:CreateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:DescribeLogGroups",
-                    "logs:DescribeResourcePolicies",
-                    "logs:GetLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:UpdateLogDelivery",
-                ],
-            ),
-            unscoped(
-                "Tracing",
-                [
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                    "xray:PutTelemetryRecords",
-                    "xray:PutTraceSegments",
-                ],
-            ),
-        ],
-    )
-    builder.add(
-        Kind.STATE_MACHINE,
-        (service.name, "cutover"),
-        {
-            "definition": Json(definition),
-            "role": ref(machine_role, "arn"),
-            "log_group": ref(log_group, "arn"),
-            "service": service.name,
-            "tracing": True,
         },
     )
 

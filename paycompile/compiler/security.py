@@ -118,8 +118,16 @@ def service_may_use_key(
     return statement
 
 
+def regional_endpoint(service: str) -> Concat:
+    """`<service>.<region>.<DNS suffix>`: a service's regional name, which ends in
+    `amazonaws.com.cn` in the China regions. (Global service principals such as
+    `ecs-tasks.amazonaws.com` keep `amazonaws.com` in every partition.)"""
+    return Concat((f"{service}.", Pseudo("region"), ".", Pseudo("url_suffix")))
+
+
 def logs_principal() -> Concat:
-    return Concat(("logs.", Pseudo("region"), ".amazonaws.com"))
+    """CloudWatch Logs acts under its regional principal when it uses a key."""
+    return regional_endpoint("logs")
 
 
 def statement(sid: str, actions: list[str], resources: list[Any]) -> dict[str, Any]:

@@ -5,15 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from paycompile.compiler import release
 from paycompile.compiler.builder import Builder, elb_name, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
 from paycompile.compiler.network import Network
-from paycompile.spec import policy
+from paycompile.compiler.release import COLORS
 from paycompile.spec.model import Service
 
 ANYWHERE = "0.0.0.0/0"
 DB_PORT = 3306
-COLORS = ("blue", "green")
+# Any success or redirect counts as healthy; the health path decides what it answers.
+HEALTHY_HTTP_CODES = "200-399"
+# How long a deregistered task keeps its in-flight requests: short, because a cutover moves
+# traffic with weights before anything deregisters.
+DEREGISTRATION_DELAY_SECONDS = 30
 
 # Regions opened before August 2022 deliver ALB access logs from a regional ELB account;
 # newer regions use the log-delivery service principal.
@@ -153,7 +158,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             "certificate_arn": spec.tls.certificate_arn,
             "ssl_policy": spec.tls.ssl_policy,
             "default_action": (
-                {"forward": ref(target_groups[default.name][default.active_color], "arn")}
+                weighted_forward(default, target_groups[default.name])
                 if default
                 else {"fixed_response": 404}
             ),
@@ -230,7 +235,7 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
     region = builder.spec.region
     account = ELB_LOG_ACCOUNTS.get(region)
     writer: dict[str, Any] = (
-        {"AWS": Concat(("arn:", policy.REGIONS[region], f":iam::{account}:root"))}
+        {"AWS": Concat(("arn:", Pseudo("partition"), f":iam::{account}:root"))}
         if account
         else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
     )
@@ -291,18 +296,34 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
     )
 
 
+def weighted_forward(service: Service, groups: dict[str, Node]) -> dict[str, Any]:
+    """Forward to both colours, weighted by the live colour: it takes everything, the idle colour
+    nothing. Both groups stay attached to the listener, as ECS needs for the idle colour's service,
+    and the cutover only changes the weights."""
+    return {
+        "forward": [
+            {"target_group": ref(groups[color], "arn"), "weight": release.weight(service, color)}
+            for color in COLORS
+        ]
+    }
+
+
 def _target_groups(builder: Builder, network: Network, service: Service) -> dict[str, Node]:
     return {
         color: builder.add(
             Kind.TARGET_GROUP,
             (service.name, color, "tg"),
             {
-                "physical_name": elb_name(builder.name(service.name, color)),
+                # A port change replaces a target group, which a fixed name would forbid: the
+                # name is left to AWS and kept in the Name tag.
+                "physical_name": None,
                 "vpc": ref(network.vpc),
                 "port": service.port,
                 # TLS ends at the ALB; inside the VPC traffic to the tasks is plain HTTP.
                 "protocol": "HTTP",
                 "health_check_path": service.health_check_path,
+                "health_check_matcher": HEALTHY_HTTP_CODES,
+                "deregistration_delay_seconds": DEREGISTRATION_DELAY_SECONDS,
                 "service": service.name,
                 "color": color,
             },
@@ -328,7 +349,7 @@ def _listener_rule(
             "listener": ref(listener),
             "priority": priority,
             "condition": {kind: value},
-            "forward": ref(groups[service.active_color], "arn"),
+            "action": weighted_forward(service, groups),
             "service": service.name,
         },
     )

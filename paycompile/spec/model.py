@@ -192,6 +192,19 @@ class Route(StrictModel):
         return ("path", self.path) if self.path is not None else ("host", str(self.host))
 
 
+class Cutover(StrictModel):
+    """How the cutover state machine moves a service's traffic to its idle colour."""
+
+    # Share of traffic the idle colour takes while the bake watches its alarms (0: none).
+    canary_percent: Annotated[int, Field(ge=0, le=50)] = 10
+    bake_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    # How long the idle colour may take to report every desired task healthy.
+    healthy_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 600
+    poll_seconds: Annotated[int, Field(ge=1, le=300)] = 15
+    # Keep the previous colour running after a cutover (a faster way back, at twice the cost).
+    keep_idle_warm: bool = False
+
+
 class Service(StrictModel):
     name: ServiceName
     image: Annotated[
@@ -209,6 +222,11 @@ class Service(StrictModel):
     environment_variables: dict[ConfigKey, ConfigValue] = Field(
         default_factory=dict, max_length=100
     )
+    # The container's user: never root, whatever the image says (PAY-SEC-005).
+    user: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}(:[0-9]{1,10})?$")] = (
+        "1000:1000"
+    )
+    cutover: Cutover = Field(default_factory=Cutover)
 
     @field_validator("port")
     @classmethod

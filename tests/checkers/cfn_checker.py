@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -19,6 +19,7 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from paycompile.compiler.security import UNSCOPABLE_ACTIONS
 from paycompile.spec.policy import TLS12_SSL_POLICIES
+from tests.checkers.cfn_eval import evaluate
 
 Template = dict[str, Any]
 ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
@@ -62,6 +63,12 @@ class Expectation:
     certificate_arn: str
     services: dict[str, str]  # service name -> active color
     tags: dict[str, str]
+    # service name -> (image, desired count, tasks the idle colour keeps)
+    workloads: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+
+    def with_live(self, live: dict[str, str]) -> Expectation:
+        """The same platform with other colours live (what a deployment after a cutover sees)."""
+        return replace(self, services={**self.services, **live})
 
     @classmethod
     def from_document(cls, document: dict[str, Any], environment: str | None = None) -> Expectation:
@@ -78,7 +85,14 @@ class Expectation:
             certificate_arn=merged["tls"]["certificate_arn"],
             services={s["name"]: s.get("active_color", "blue") for s in merged["services"]},
             tags={str(key): str(value) for key, value in merged["tags"].items()},
+            workloads={s["name"]: _workload(s) for s in merged["services"]},
         )
+
+
+def _workload(service: dict[str, Any]) -> tuple[str, int, int]:
+    count = service.get("desired_count", 2)
+    warm = service.get("cutover", {}).get("keep_idle_warm", False)
+    return service["image"], count, count if warm else 0
 
 
 def _apply_override(base: Any, override: Any) -> Any:
@@ -338,6 +352,67 @@ def _check_colors(template: Template, expected: Expectation, forwarded: set[str]
             problems.append(f"service {service}: HTTPS listener forwards to inactive {inactive}")
     for extra in sorted(set(groups) - set(expected.services)):
         problems.append(f"target groups {sorted(groups[extra].values())} belong to no service")
+    return problems
+
+
+# ---------------------------------------------------------------- services
+
+
+ROOT_USERS = {"0", "root", "0:0", "root:root"}
+
+
+def _by_service_and_color(template: Template) -> dict[str, dict[str, str]]:
+    """Service -> color -> ECS service id, from each ECS service's Service/DeploymentColor tags."""
+    found: dict[str, dict[str, str]] = {}
+    for logical, service in resources(template, "AWS::ECS::Service").items():
+        tags = tags_of(service) or {}
+        found.setdefault(str(tags.get("Service")), {})[str(tags.get("DeploymentColor"))] = logical
+    return found
+
+
+def _check_container(task_id: str, task: dict[str, Any], image: str) -> list[str]:
+    problems = []
+    containers = props(task).get("ContainerDefinitions", [])
+    if len(containers) != 1:
+        return [f"{task_id}: {len(containers)} containers, expected 1"]
+    container = containers[0]
+    if container.get("Image") != image:
+        problems.append(f"{task_id}: image {container.get('Image')!r}, spec says {image!r}")
+    if str(container.get("User", "0")) in ROOT_USERS:
+        problems.append(f"{task_id}: the container runs as root")
+    if container.get("ReadonlyRootFilesystem") is not True:
+        problems.append(f"{task_id}: the root filesystem is writable")
+    if not isinstance(container.get("Memory"), int):
+        problems.append(f"{task_id}: the container has no memory limit")
+    return problems
+
+
+def check_services(template: Template, expected: Expectation) -> list[str]:
+    """Per service, a blue and a green ECS service behind their own target groups, the live one
+    running the spec's count and the idle one none (or as many when kept warm)."""
+    problems = []
+    groups = target_groups_by_service(template, expected)
+    found = _by_service_and_color(template)
+    tasks = resources(template, "AWS::ECS::TaskDefinition")
+    for service, live in sorted(expected.services.items()):
+        colors = found.get(service, {})
+        if sorted(colors) != sorted(COLORS):
+            problems.append(f"service {service}: ECS services colored {sorted(colors)}")
+            continue
+        image, count, idle = expected.workloads.get(service, ("?", 0, 0))
+        for color, logical in colors.items():
+            p = props(template["Resources"][logical])
+            group = target(_listify(p.get("LoadBalancers") or [{}])[0].get("TargetGroupArn"))
+            if group != groups.get(service, {}).get(color):
+                problems.append(f"{logical}: behind {group}, not the {color} target group")
+            wanted = count if color == live else idle
+            if p.get("DesiredCount") != wanted:
+                problems.append(f"{logical}: {p.get('DesiredCount')} tasks, {wanted} wanted")
+            task_id = target(p.get("TaskDefinition")) or "?"
+            if task_id not in tasks:
+                problems.append(f"{logical}: no task definition of the template")
+                continue
+            problems += _check_container(task_id, tasks[task_id], image)
     return problems
 
 
@@ -694,9 +769,13 @@ def check_backup(template: Template, expected: Expectation) -> list[str]:
 
 # Each cutover step, recognised by state names or by the API a state calls.
 CUTOVER_STEPS: dict[str, Callable[[str, dict[str, Any]], bool]] = {
-    "check current deployment": lambda n, s: "current" in n or "getparameter" in _resource(s),
+    "check current deployment": lambda n, s: (
+        "current" in n or re.search("describe(rules|listeners)$", _resource(s)) is not None
+    ),
     "validate target health": lambda n, s: "health" in n or "describetargethealth" in _resource(s),
-    "switch traffic": lambda n, s: "switch" in n or "modifylistener" in _resource(s),
+    "switch traffic": lambda n, s: (
+        "switch" in n or re.search("modify(rule|listener)$", _resource(s)) is not None
+    ),
     "roll back": lambda n, s: "rollback" in n,
 }
 
@@ -752,6 +831,7 @@ CHECKS: tuple[Callable[[Template, Expectation], list[str]], ...] = (
     check_references,
     check_network,
     check_traffic,
+    check_services,
     check_secrets,
     check_database,
     check_tags,
@@ -765,6 +845,44 @@ CHECKS: tuple[Callable[[Template, Expectation], list[str]], ...] = (
 )
 
 
+# What depends on which colour is live: checked again with every service's colour flipped.
+LIVE_STATE_CHECKS: tuple[Callable[[Template, Expectation], list[str]], ...] = (
+    check_traffic,
+    check_services,
+)
+
+
+def live_color_parameters(template: Template) -> dict[str, str]:
+    """Service -> the parameter its recorded live colour (its SSM `active-color`) comes from."""
+    found = {}
+    for parameter in resources(template, "AWS::SSM::Parameter").values():
+        name, value = props(parameter).get("Name"), props(parameter).get("Value")
+        match = re.fullmatch(r"/[^/]+/[^/]+/services/(?P<service>[^/]+)/active-color", str(name))
+        if match and isinstance(value, dict) and isinstance(value.get("Ref"), str):
+            found[match["service"]] = value["Ref"]
+    return found
+
+
 def check_template(template: Template, expected: Expectation) -> list[str]:
-    """Every violation of the contract's invariants found in `template`; empty when compliant."""
-    return [problem for check in CHECKS for problem in check(template, expected)]
+    """Every violation of the contract's invariants found in `template`; empty when compliant.
+
+    The template is judged as CloudFormation would deploy it: once with its parameters' defaults
+    (a new platform, the spec's colours live), and once more, for what depends on the live
+    colour, with every service's live-colour parameter flipped (a deployment after a cutover).
+    """
+    problems = [problem for check in CHECKS for problem in check(evaluate(template), expected)]
+    parameters = live_color_parameters(template)
+    missing = sorted(set(expected.services) - set(parameters))
+    problems += [f"service {name}: no parameter carries its live colour" for name in missing]
+    flipped = {
+        service: "green" if color == "blue" else "blue"
+        for service, color in expected.services.items()
+        if service in parameters
+    }
+    after_cutover = evaluate(template, {parameters[s]: color for s, color in flipped.items()})
+    problems += [
+        f"after a cutover: {problem}"
+        for check in LIVE_STATE_CHECKS
+        for problem in check(after_cutover, expected.with_live(flipped))
+    ]
+    return problems

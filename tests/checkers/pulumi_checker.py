@@ -20,6 +20,7 @@ ROTATION_APPLICATION = (
 SUBNET = "aws:ec2/subnet:Subnet"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 ECS_SERVICE = "aws:ecs/service:Service"
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -67,7 +68,8 @@ def violations(
     """Every broken invariant in `plan`, one line each; empty when the plan is compliant."""
     resources: list[dict[str, Any]] = plan["resources"]
     found: list[str] = []
-    for check in (_zones, _target_groups, _listeners, _database, _password, _rotation, _tags, _iam):
+    checks = (_zones, _target_groups, _blue_green, _listeners, _database, _password, _rotation)
+    for check in (*checks, _tags, _iam):
         found += check(resources)
     found += _rotation_days(resources, rotation_days)
     found += _names(resources, environment)
@@ -101,17 +103,69 @@ def _target_groups(resources: list[dict[str, Any]]) -> list[str]:
     colors: dict[Any, Counter[Any]] = {}
     for group in of_type(resources, TARGET_GROUP):
         colors.setdefault(_tag(group, "Service"), Counter())[_tag(group, "DeploymentColor")] += 1
-    services = len(of_type(resources, ECS_SERVICE))
-    if len(colors) != services:
-        found.append(
-            f"target groups serve {len(colors)} services, but there are {services} ECS services"
-        )
+    services = {_tag(service, "Service") for service in of_type(resources, ECS_SERVICE)}
+    if set(colors) != services:
+        found.append(f"target groups serve {sorted(colors)}, ECS services {sorted(services)}")
     for service, counted in colors.items():
         if counted != Counter({"blue": 1, "green": 1}):
             found.append(
                 f"service {service}: want one blue and one green target group, got {dict(counted)}"
             )
     return found
+
+
+def _forwarded_weights(resources: list[dict[str, Any]]) -> dict[str, int]:
+    """Target group ARN -> the weight the HTTPS listener or its rules give it."""
+    actions = [
+        action
+        for item in of_type(resources, LISTENER)
+        if item["inputs"].get("port") == 443
+        for action in item["inputs"].get("defaultActions", [])
+    ]
+    actions += [
+        action for item in of_type(resources, LISTENER_RULE) for action in item["inputs"]["actions"]
+    ]
+    return {
+        group["arn"]: group.get("weight", 0)
+        for action in actions
+        if action.get("type") == "forward"
+        for group in action.get("forward", {}).get("targetGroups", [])
+    }
+
+
+def _blue_green(resources: list[dict[str, Any]]) -> list[str]:
+    """The listener sends each service's traffic to one colour, whose ECS service runs tasks."""
+    found = []
+    weights = _forwarded_weights(resources)
+    groups = {
+        (_tag(g, "Service"), _tag(g, "DeploymentColor")): g
+        for g in of_type(resources, TARGET_GROUP)
+    }
+    counts = {
+        (_tag(s, "Service"), _tag(s, "DeploymentColor")): s["inputs"].get("desiredCount")
+        for s in of_type(resources, ECS_SERVICE)
+    }
+    for service in sorted({service for service, _ in groups}):
+        by_color = {
+            color: _weight_of(weights, groups[(service, color)])
+            for color in ("blue", "green")
+            if (service, color) in groups
+        }
+        live = [color for color, weight in by_color.items() if weight == 100]
+        if len(live) != 1 or sorted(by_color.values(), key=str) != [0, 100]:
+            found.append(f"service {service}: listener weights {by_color}, want 100 and 0")
+            continue
+        idle = "green" if live[0] == "blue" else "blue"
+        running, waiting = counts.get((service, live[0])), counts.get((service, idle))
+        if not running or waiting not in (0, running):
+            found.append(f"service {service}: tasks {live[0]}={running} {idle}={waiting}")
+    return found
+
+
+def _weight_of(weights: dict[str, int], group: dict[str, Any]) -> int | None:
+    """The weight given to `group`: the plan's mocked ARNs end in the registration name."""
+    matches = [weight for arn, weight in weights.items() if arn.endswith(f":{group['name']}")]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _listeners(resources: list[dict[str, Any]]) -> list[str]:

@@ -22,23 +22,28 @@ def _ecs_cluster(node: Node, t: Translator) -> list[AWSObject]:
 
 def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
+    volumes = props["scratch_volumes"]
     container = ecs.ContainerDefinition(
         Name=props["container_name"],
-        Image=props["image"],
+        Image=t(props["image"]),
         Essential=True,
+        User=props["user"],
+        Memory=props["memory_limit"],
         PortMappings=[ecs.PortMapping(ContainerPort=props["port"], Protocol="tcp")],
         Environment=[
             ecs.Environment(Name=key, Value=value) for key, value in props["environment"].items()
         ],
         ReadonlyRootFilesystem=props["read_only_root_filesystem"],
-        # A read-only root still needs somewhere to write temporary files.
-        MountPoints=[ecs.MountPoint(SourceVolume="tmp", ContainerPath="/tmp", ReadOnly=False)],
+        MountPoints=[
+            ecs.MountPoint(SourceVolume=name, ContainerPath=path, ReadOnly=False)
+            for name, path in volumes.items()
+        ],
         LogConfiguration=ecs.LogConfiguration(
             LogDriver="awslogs",
             Options={
                 "awslogs-group": t(props["log_group"]),
                 "awslogs-region": props["region"],
-                "awslogs-stream-prefix": "ecs",
+                "awslogs-stream-prefix": props["log_stream_prefix"],
             },
         ),
     )
@@ -53,7 +58,7 @@ def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
             ExecutionRoleArn=t(props["execution_role"]),
             TaskRoleArn=t(props["task_role"]),
             ContainerDefinitions=[container],
-            Volumes=[ecs.Volume(Name="tmp")],
+            Volumes=[ecs.Volume(Name=name) for name in volumes],
             Tags=tags(node),
         )
     ]
@@ -61,13 +66,14 @@ def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
 
 def _ecs_service(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
+    deployment = props["deployment"]
     return [
         ecs.Service(
             node.logical_id,
             ServiceName=node.name,
             Cluster=t(props["cluster"]),
             TaskDefinition=t(props["task_definition"]),
-            DesiredCount=props["desired_count"],
+            DesiredCount=t(props["desired_count"]),
             LaunchType="FARGATE",
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
@@ -83,11 +89,13 @@ def _ecs_service(node: Node, t: Translator) -> list[AWSObject]:
                     TargetGroupArn=t(props["target_group"]),
                 )
             ],
-            HealthCheckGracePeriodSeconds=60,
+            HealthCheckGracePeriodSeconds=props["health_check_grace_seconds"],
             DeploymentConfiguration=ecs.DeploymentConfiguration(
-                MinimumHealthyPercent=100,
-                MaximumPercent=200,
-                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                MinimumHealthyPercent=deployment["minimum_healthy_percent"],
+                MaximumPercent=deployment["maximum_percent"],
+                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(
+                    Enable=deployment["circuit_breaker"], Rollback=deployment["rollback"]
+                ),
             ),
             PropagateTags="SERVICE",
             EnableECSManagedTags=True,

@@ -73,8 +73,6 @@ def _route_table(node: Node, t: Translator) -> list[AWSObject]:
         DestinationCidrBlock="0.0.0.0/0",
         **target,
     )
-    if "gateway" in route:
-        default.DependsOn = [f"{route['gateway'].target}Attachment"]
     associations = [
         ec2.SubnetRouteTableAssociation(
             f"{node.logical_id}Subnet{index + 1}",

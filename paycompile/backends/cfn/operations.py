@@ -85,8 +85,8 @@ def _backup_plan(node: Node, t: Translator) -> list[AWSObject]:
             RuleName=rule["name"],
             TargetBackupVault=t(rule["vault"]),
             ScheduleExpression=rule["schedule"],
-            StartWindowMinutes=60,
-            CompletionWindowMinutes=180,
+            StartWindowMinutes=rule["start_window_minutes"],
+            CompletionWindowMinutes=rule["completion_window_minutes"],
             Lifecycle=backup.LifecycleResourceType(DeleteAfterDays=rule["retention_days"]),
         )
         for rule in node.props["rules"]
@@ -122,7 +122,9 @@ def _state_machine(node: Node, t: Translator) -> list[AWSObject]:
             RoleArn=t(props["role"]),
             DefinitionString=t(props["definition"]),
             LoggingConfiguration=stepfunctions.LoggingConfiguration(
-                Level="ALL", IncludeExecutionData=True, Destinations=[destination]
+                Level=props["logging_level"],
+                IncludeExecutionData=props["include_execution_data"],
+                Destinations=[destination],
             ),
             TracingConfiguration=stepfunctions.TracingConfiguration(Enabled=props["tracing"]),
             Tags=tags(node),

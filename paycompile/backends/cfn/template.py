@@ -5,11 +5,16 @@ Output is sorted JSON (or YAML), so a graph always gives the same bytes.
 
 from __future__ import annotations
 
-from troposphere import AWSObject, Export, Output, Template
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from troposphere import AWSObject, Export, Output, Parameter, Template
 
 from paycompile.backends.cfn import compute, data, network, operations, security, traffic
 from paycompile.backends.cfn.translate import Emit, Translator
 from paycompile.compiler.graph import Graph, Kind, Node
+from paycompile.errors import BackendError
 
 RESOURCES: dict[Kind, Emit] = {
     **network.RESOURCES,
@@ -25,19 +30,57 @@ ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
 
 
 _POLICIES = {"delete": "Delete", "retain": "Retain", "snapshot": "Snapshot"}
+# What CloudFormation accepts in one stack (a template of up to 1 MB must come from S3).
+STACK_LIMITS = {"resources": 500, "outputs": 200, "parameters": 200, "bytes": 1_048_576}
 
 
 def _apply_node_options(node: Node, resource: AWSObject) -> None:
-    """Lifecycle, ordering and reasoned scanner skips, on the node's main resource."""
+    """Lifecycle and reasoned scanner skips, on the node's main resource."""
     if node.deletion != "delete" or node.kind is Kind.DB_CLUSTER:
         # Aurora snapshots on delete unless told otherwise, so ephemeral clusters say Delete.
         resource.DeletionPolicy = _POLICIES[node.deletion]
         resource.UpdateReplacePolicy = _POLICIES[node.deletion]
-    if node.depends_on:
-        resource.DependsOn = list(node.depends_on)
     if node.waivers:
         skips = [{"id": check, "comment": reason} for check, reason in sorted(node.waivers.items())]
         resource.Metadata = {"checkov": {"skip": skips}}
+
+
+def _apply_ordering(node: Node, emitted: dict[str, list[AWSObject]]) -> None:
+    """Every resource of `node` waits for every resource of the nodes it depends on (but for
+    those it already refers to, which CloudFormation orders by itself)."""
+    waits_for = [resource.title for target in node.depends_on for resource in emitted[target]]
+    for resource in emitted[node.logical_id]:
+        referenced = set(_referenced(resource.to_dict()))
+        missing = [title for title in waits_for if title not in referenced]
+        if missing:
+            resource.DependsOn = missing
+
+
+def _referenced(value: Any) -> Iterator[str]:
+    """The logical ids a rendered resource names in Ref, Fn::GetAtt or Fn::Sub."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            yield str(value["Ref"])
+        elif "Fn::GetAtt" in value:
+            yield str(value["Fn::GetAtt"][0])
+        elif "Fn::Sub" in value:
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else ""
+            yield from (name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text))
+        for item in value.values():
+            yield from _referenced(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _referenced(item)
+
+
+def _parameter(name: str, graph: Graph) -> Parameter:
+    declared = graph.inputs[name]
+    parameter = Parameter(
+        name, Type="String", Default=declared.default, Description=declared.description
+    )
+    if declared.allowed:
+        parameter.AllowedValues = list(declared.allowed)
+    return parameter
 
 
 def build_template(graph: Graph) -> Template:
@@ -45,11 +88,19 @@ def build_template(graph: Graph) -> Template:
         Description=f"paycompile: {graph.platform} ({graph.environment}, {graph.lifecycle})"
     )
     translate = Translator(graph)
+    emitted = {node.logical_id: RESOURCES[node.kind](node, translate) for node in graph}
+    check_counts(
+        resources=sum(len(each) for each in emitted.values()),
+        outputs=len(graph.outputs),
+        parameters=len(graph.inputs),
+    )
     for node in graph:
-        resources = RESOURCES[node.kind](node, translate)
-        _apply_node_options(node, resources[0])
-        for resource in resources:
+        _apply_node_options(node, emitted[node.logical_id][0])
+        _apply_ordering(node, emitted)
+        for resource in emitted[node.logical_id]:
             template.add_resource(resource)
+    for name in graph.inputs:
+        template.add_parameter(_parameter(name, graph))
     if graph.of_kind(Kind.SECRET_ROTATION):
         template.set_transform(ROTATION_TRANSFORM)
     for output in graph.outputs:
@@ -61,7 +112,24 @@ def build_template(graph: Graph) -> Template:
                 Export=Export(output.export),
             )
         )
+    for name, condition in sorted(translate.conditions.items()):
+        template.add_condition(name, condition)
     return template
+
+
+def check_counts(**counts: int) -> None:
+    """Refuse what CloudFormation would refuse in one stack, naming the limit and the count."""
+    over = [
+        f"{count} {what} (the limit is {STACK_LIMITS[what]})"
+        for what, count in counts.items()
+        if count > STACK_LIMITS[what]
+    ]
+    if over:
+        raise BackendError(
+            "the platform does not fit one CloudFormation stack: "
+            + "; ".join(over)
+            + "; run fewer services per platform, or use the pulumi backend"
+        )
 
 
 class CloudFormationBackend:
@@ -72,9 +140,12 @@ class CloudFormationBackend:
         template = build_template(graph)
         if output_format == "yaml":
             yaml_text: str = template.to_yaml(clean_up=True)
-            return yaml_text if yaml_text.endswith("\n") else yaml_text + "\n"
-        json_text: str = template.to_json(indent=2, sort_keys=True)
-        return json_text + "\n"
+            text = yaml_text if yaml_text.endswith("\n") else yaml_text + "\n"
+        else:
+            json_text: str = template.to_json(indent=2, sort_keys=True)
+            text = json_text + "\n"
+        check_counts(bytes=len(text.encode("utf-8")))
+        return text
 
 
 BACKEND = CloudFormationBackend()

@@ -91,9 +91,12 @@ def _target_group(node: Node, t: Translator) -> list[AWSObject]:
         TargetType="ip",
         HealthCheckPath=props["health_check_path"],
         HealthCheckProtocol=props["protocol"],
-        Matcher=elb.Matcher(HttpCode="200-399"),
+        Matcher=elb.Matcher(HttpCode=props["health_check_matcher"]),
         TargetGroupAttributes=[
-            elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")
+            elb.TargetGroupAttribute(
+                Key="deregistration_delay.timeout_seconds",
+                Value=str(props["deregistration_delay_seconds"]),
+            )
         ],
         Tags=tags(node),
     )
@@ -102,9 +105,18 @@ def _target_group(node: Node, t: Translator) -> list[AWSObject]:
     return [group]
 
 
+def _forward_config(groups: list[dict[str, Any]], t: Translator) -> elb.ForwardConfig:
+    return elb.ForwardConfig(
+        TargetGroups=[
+            elb.TargetGroupTuple(TargetGroupArn=t(group["target_group"]), Weight=t(group["weight"]))
+            for group in groups
+        ]
+    )
+
+
 def _action(action: dict[str, Any], t: Translator) -> elb.Action:
     if "forward" in action:
-        return elb.Action(Type="forward", TargetGroupArn=t(action["forward"]))
+        return elb.Action(Type="forward", ForwardConfig=_forward_config(action["forward"], t))
     if "redirect_https" in action:
         return elb.Action(
             Type="redirect",
@@ -152,7 +164,11 @@ def _listener_rule(node: Node, t: Translator) -> list[AWSObject]:
             ListenerArn=t(props["listener"]),
             Priority=props["priority"],
             Conditions=[condition],
-            Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=t(props["forward"]))],
+            Actions=[
+                elb.ListenerRuleAction(
+                    Type="forward", ForwardConfig=_forward_config(props["action"]["forward"], t)
+                )
+            ],
             Tags=tags(node),
         )
     ]

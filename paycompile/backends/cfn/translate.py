@@ -1,5 +1,6 @@
 """Graph values as CloudFormation intrinsic functions: Ref/GetAtt, pseudo parameters, Fn::Join
-for `Concat`, Fn::Sub over JSON for `Json`."""
+for `Concat`, Fn::Sub over JSON for `Json`, a parameter's Ref for `Input` and Fn::If over
+`<Input>Is<Value>` conditions for `Choose`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from troposphere import AWSObject, GetAtt, Join, Sub, Tags
+from troposphere import AWSObject, Equals, GetAtt, If, Join, Sub, Tags
 from troposphere import Ref as CfnRef
 
+from paycompile.compiler.builder import logical_id
 from paycompile.compiler.graph import (
+    Choose,
     Concat,
     Graph,
+    Input,
     Json,
     Kind,
     Node,
@@ -59,6 +63,8 @@ class Translator:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        # The conditions `Choose` values need, by name: the template declares them.
+        self.conditions: dict[str, Equals] = {}
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, Ref):
@@ -75,6 +81,10 @@ class Translator:
             return parts[0] if len(parts) == 1 else Join("", parts)
         if isinstance(value, Json):
             return self.sub_json(value.value)
+        if isinstance(value, Input):
+            return CfnRef(value.name)
+        if isinstance(value, Choose):
+            return self.choose(value)
         if isinstance(value, dict):
             return {key: self(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -91,10 +101,25 @@ class Translator:
             return CfnRef(ref.target)
         return GetAtt(ref.target, attribute)
 
+    def choose(self, value: Choose) -> Any:
+        """Fn::If over one condition per case but the last, which is the fallback."""
+        *tested, (_, last) = value.cases
+        result = self(last)
+        for case, chosen in reversed(tested):
+            result = If(self.condition(value.input, case), self(chosen), result)
+        return result
+
+    def condition(self, input_name: str, case: str) -> str:
+        name = logical_id((input_name, "is", case))
+        self.conditions.setdefault(name, Equals(CfnRef(input_name), case))
+        return name
+
     def placeholder(self, value: Any) -> str:
         """The `${...}` form of a Ref, Pseudo or Concat inside an Fn::Sub string."""
         if isinstance(value, Pseudo):
             return "${" + _PSEUDO[value.name] + "}"
+        if isinstance(value, Input):
+            return "${" + value.name + "}"
         if isinstance(value, Concat):
             return "".join(
                 self.placeholder(part) if not isinstance(part, str) else _escape(part)
@@ -111,7 +136,7 @@ class Translator:
         tokens: list[str] = []
 
         def mark(item: Any) -> Any:
-            if isinstance(item, Ref | Pseudo | Concat):
+            if isinstance(item, Ref | Pseudo | Concat | Input):
                 tokens.append(self.placeholder(item))
                 return f"\ue000{len(tokens) - 1}\ue001"
             if isinstance(item, dict):

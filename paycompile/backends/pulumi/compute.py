@@ -27,17 +27,21 @@ def _container(props: dict[str, Any]) -> dict[str, Any]:
         "name": props["container_name"],
         "image": props["image"],
         "essential": True,
+        "user": props["user"],
+        "memory": props["memory_limit"],
         "portMappings": [{"containerPort": props["port"], "protocol": "tcp"}],
         "environment": [{"name": k, "value": v} for k, v in props["environment"].items()],
         "readonlyRootFilesystem": props["read_only_root_filesystem"],
-        # A read-only root still needs somewhere to write temporary files.
-        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "mountPoints": [
+            {"sourceVolume": name, "containerPath": path, "readOnly": False}
+            for name, path in props["scratch_volumes"].items()
+        ],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
                 "awslogs-group": props["log_group"],
                 "awslogs-region": props["region"],
-                "awslogs-stream-prefix": "ecs",
+                "awslogs-stream-prefix": props["log_stream_prefix"],
             },
         },
     }
@@ -55,7 +59,7 @@ def _task_definition(node: Node, t: Translator) -> Registered:
         execution_role_arn=t(props["execution_role"]),
         task_role_arn=t(props["task_role"]),
         container_definitions=t(Json([_container(props)])),
-        volumes=[{"name": "tmp"}],
+        volumes=[{"name": name} for name in props["scratch_volumes"]],
         tags=t.tags(node),
         opts=options(node, t),
     )
@@ -64,12 +68,13 @@ def _task_definition(node: Node, t: Translator) -> Registered:
 
 def _ecs_service(node: Node, t: Translator) -> Registered:
     props = node.props
+    deployment = props["deployment"]
     service = aws.ecs.Service(
         node.logical_id,
         name=node.name,
         cluster=t(props["cluster"]),
         task_definition=t(props["task_definition"]),
-        desired_count=props["desired_count"],
+        desired_count=t(props["desired_count"]),
         launch_type="FARGATE",
         network_configuration={
             "subnets": t(props["subnets"]),
@@ -83,10 +88,13 @@ def _ecs_service(node: Node, t: Translator) -> Registered:
                 "container_port": props["port"],
             }
         ],
-        health_check_grace_period_seconds=60,
-        deployment_minimum_healthy_percent=100,
-        deployment_maximum_percent=200,
-        deployment_circuit_breaker={"enable": True, "rollback": True},
+        health_check_grace_period_seconds=props["health_check_grace_seconds"],
+        deployment_minimum_healthy_percent=deployment["minimum_healthy_percent"],
+        deployment_maximum_percent=deployment["maximum_percent"],
+        deployment_circuit_breaker={
+            "enable": deployment["circuit_breaker"],
+            "rollback": deployment["rollback"],
+        },
         propagate_tags="SERVICE",
         enable_ecs_managed_tags=True,
         tags=t.tags(node),

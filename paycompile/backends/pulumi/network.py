@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pulumi
+
 from paycompile.backends.pulumi.sdk import aws
 from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
 from paycompile.compiler.graph import Kind, Node
@@ -70,17 +72,20 @@ def _route_table(node: Node, t: Translator) -> Registered:
         if "gateway" in route
         else {"nat_gateway_id": t(route["nat_gateway"])}
     )
-    aws.ec2.Route(
-        f"{node.logical_id}Default",
-        route_table_id=table.id,
-        destination_cidr_block=ANYWHERE,
-        **target,
-    )
+    helpers: dict[str, pulumi.CustomResource] = {
+        "default": aws.ec2.Route(
+            f"{node.logical_id}Default",
+            route_table_id=table.id,
+            destination_cidr_block=ANYWHERE,
+            opts=options(node, t),
+            **target,
+        )
+    }
     for index, subnet in enumerate(props["subnets"]):
-        aws.ec2.RouteTableAssociation(
+        helpers[f"subnet{index + 1}"] = aws.ec2.RouteTableAssociation(
             f"{node.logical_id}Subnet{index + 1}", route_table_id=table.id, subnet_id=t(subnet)
         )
-    return Registered(table)
+    return Registered(table, helpers)
 
 
 def _flow_log(node: Node, t: Translator) -> Registered:

@@ -85,8 +85,8 @@ def _backup_plan(node: Node, t: Translator) -> Registered:
             "rule_name": rule["name"],
             "target_vault_name": t(rule["vault"]),
             "schedule": rule["schedule"],
-            "start_window": 60,
-            "completion_window": 180,
+            "start_window": rule["start_window_minutes"],
+            "completion_window": rule["completion_window_minutes"],
             "lifecycle": {"delete_after": rule["retention_days"]},
         }
         for rule in node.props["rules"]
@@ -119,8 +119,8 @@ def _state_machine(node: Node, t: Translator) -> Registered:
         role_arn=t(props["role"]),
         definition=t(props["definition"]),
         logging_configuration={
-            "level": "ALL",
-            "include_execution_data": True,
+            "level": props["logging_level"],
+            "include_execution_data": props["include_execution_data"],
             # Step Functions wants the log group ARN with its `:*` stream suffix.
             "log_destination": pulumi.Output.concat(t(props["log_group"]), ":*"),
         },

@@ -28,13 +28,23 @@ RESOURCES: dict[Kind, Emit] = {
 }
 
 
-def run_program(graph: Graph) -> dict[str, pulumi.Output[Any]]:
-    """Registers every node's resources in graph order and exports the graph's outputs."""
-    translate = Translator(graph)
+# The stack output that keeps the deploy-time inputs a deployment used, for the next one to read
+# (Pulumi has no template parameters to remember them).
+INPUTS_OUTPUT = "DeployInputs"
+
+
+def run_program(
+    graph: Graph, inputs: dict[str, str] | None = None
+) -> dict[str, pulumi.Output[Any]]:
+    """Registers every node's resources in graph order and exports the graph's outputs and the
+    deploy-time inputs used (`inputs` given, else the graph's defaults)."""
+    translate = Translator(graph, inputs)
     for node in graph:
         translate.registered[node.logical_id] = RESOURCES[node.kind](node, translate)
     outputs: dict[str, pulumi.Output[Any]] = {}
     for output in graph.outputs:
         outputs[output.name] = pulumi.Output.from_input(translate(output.value))
-        pulumi.export(output.name, outputs[output.name])
+    outputs[INPUTS_OUTPUT] = pulumi.Output.from_input(dict(sorted(translate.inputs.items())))
+    for name, value in outputs.items():
+        pulumi.export(name, value)
     return outputs

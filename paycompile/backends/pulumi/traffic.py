@@ -94,11 +94,11 @@ def _target_group(node: Node, t: Translator) -> Registered:
         port=props["port"],
         protocol=props["protocol"],
         target_type="ip",
-        deregistration_delay=30,
+        deregistration_delay=props["deregistration_delay_seconds"],
         health_check={
             "path": props["health_check_path"],
             "protocol": props["protocol"],
-            "matcher": "200-399",
+            "matcher": props["health_check_matcher"],
         },
         tags=t.tags(node),
         opts=options(node, t),
@@ -106,10 +106,16 @@ def _target_group(node: Node, t: Translator) -> Registered:
     return Registered(group)
 
 
+def _forward(groups: list[dict[str, Any]], t: Translator) -> Any:
+    """A weighted forward (a ListenerDefaultActionArgsDict; rules take the same shape)."""
+    weighted = [{"arn": t(group["target_group"]), "weight": t(group["weight"])} for group in groups]
+    return {"type": "forward", "forward": {"target_groups": weighted}}
+
+
 def _action(action: dict[str, Any], t: Translator) -> Any:
     """One listener default action (a ListenerDefaultActionArgsDict)."""
     if "forward" in action:
-        return {"type": "forward", "target_group_arn": t(action["forward"])}
+        return _forward(action["forward"], t)
     if "redirect_https" in action:
         redirect = {
             "protocol": "HTTPS",
@@ -153,7 +159,7 @@ def _listener_rule(node: Node, t: Translator) -> Registered:
         listener_arn=t(props["listener"]),
         priority=props["priority"],
         conditions=[_condition(field_name, value)],
-        actions=[{"type": "forward", "target_group_arn": t(props["forward"])}],
+        actions=[_forward(props["action"]["forward"], t)],
         tags=t.tags(node),
         opts=options(node, t),
     )

@@ -12,7 +12,18 @@ from typing import Any
 import pulumi
 
 from paycompile.backends.pulumi.sdk import aws
-from paycompile.compiler.graph import TAGGABLE, Concat, Graph, Json, Kind, Node, Pseudo, Ref
+from paycompile.compiler.graph import (
+    TAGGABLE,
+    Choose,
+    Concat,
+    Graph,
+    Input,
+    Json,
+    Kind,
+    Node,
+    Pseudo,
+    Ref,
+)
 
 # (kind, attribute) -> the output attribute of the node's main resource, where the graph's
 # name differs from the pulumi-aws one. Anything else is read under its own name.
@@ -36,17 +47,23 @@ ATTRIBUTES: dict[tuple[Kind, str], str] = {
 
 @dataclass
 class Registered:
-    """What one node registered: its main resource and any helpers later nodes need."""
+    """What one node registered: its main resource and its helpers (by name)."""
 
     main: pulumi.CustomResource
     extra: dict[str, pulumi.CustomResource] = field(default_factory=dict)
+
+    def everything(self) -> list[pulumi.CustomResource]:
+        """Every resource the node stands for: what a node that depends on it waits for."""
+        return [self.main, *self.extra.values()]
 
 
 class Translator:
     """Turns graph values into Pulumi inputs, with the resources registered so far."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, inputs: dict[str, str] | None = None) -> None:
         self.graph = graph
+        # The deploy-time inputs: the live values `up` read, else what a new platform starts with.
+        self.inputs = {**graph.input_defaults(), **(inputs or {})}
         self.registered: dict[str, Registered] = {}
         self._pseudo: dict[str, pulumi.Output[str]] = {}
         self._zones: pulumi.Output[list[str]] | None = None
@@ -60,6 +77,10 @@ class Translator:
             return pulumi.Output.concat(*(self(part) for part in value.parts))
         if isinstance(value, Json):
             return pulumi.Output.json_dumps(self(value.value))
+        if isinstance(value, Input):
+            return self.inputs[value.name]
+        if isinstance(value, Choose):
+            return self(value.case(self.inputs[value.input]))
         if isinstance(value, dict):
             return {key: self(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -103,8 +124,11 @@ class Translator:
 
 
 def options(node: Node, t: Translator, **extra: Any) -> pulumi.ResourceOptions:
-    """Lifecycle and ordering of a node's main resource."""
-    depends = [t.registered[target].main for target in node.depends_on]
+    """Lifecycle and ordering of a node's main resource: it waits for every resource of the
+    nodes it depends on."""
+    depends = [
+        resource for target in node.depends_on for resource in t.registered[target].everything()
+    ]
     return pulumi.ResourceOptions(
         retain_on_delete=node.deletion == "retain" or None,
         depends_on=depends or None,

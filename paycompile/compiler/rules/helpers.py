@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
-from paycompile.compiler.graph import Concat, Graph, Json, Kind, Node, Ref
+from paycompile.compiler.graph import Choose, Concat, Graph, Json, Kind, Node, Ref
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 COLORS = ("blue", "green")
@@ -14,8 +14,13 @@ DB_PORT = 3306
 # Secrets Manager's hosted rotation functions for Aurora MySQL: AWS deploys and owns them, so
 # nothing in the stack names a Lambda ARN that might not exist (F7).
 HOSTED_MYSQL_ROTATIONS = ("MySQLSingleUser", "MySQLMultiUser")
-# The cutover states the contract names (F12); the state machine may have more.
-CUTOVER_STATES = ("CheckCurrentDeployment", "ValidateTargetHealth", "PerformTrafficSwitch")
+# The cutover states the contract names (F12); the state machine has more.
+CUTOVER_STATES = (
+    "CheckCurrentDeployment",
+    "ValidateTargetHealth",
+    "PerformTrafficSwitch",
+    "RecordActiveColor",
+)
 ROLLBACK_STATE = "RollBack"
 
 
@@ -81,3 +86,29 @@ def as_int(value: Any) -> int | None:
 
 def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def weighted_groups(graph: Graph, action: Any) -> list[tuple[Node | None, Any]]:
+    """(target group, weight) for each entry of a weighted forward action; [] for any other."""
+    entries = action.get("forward") if isinstance(action, dict) else None
+    if not isinstance(entries, list):
+        return []
+    return [
+        (node_at(graph, as_dict(entry).get("target_group"), Kind.TARGET_GROUP), entry.get("weight"))
+        for entry in entries
+        if isinstance(entry, dict)
+    ]
+
+
+def case_of(value: Any, input_name: str, case: str) -> Any:
+    """What `value` is when the deploy-time input `input_name` is `case` (a plain value passes)."""
+    if isinstance(value, Choose):
+        if value.input != input_name:
+            return None
+        return dict(value.cases).get(case)
+    return value
+
+
+def chooser(value: Any) -> str | None:
+    """The input a Choose value depends on; None for anything else."""
+    return value.input if isinstance(value, Choose) else None

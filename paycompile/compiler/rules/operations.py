@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from paycompile.compiler.graph import Graph, Json, Kind, Node, Ref
+from paycompile.compiler.graph import Graph, Input, Json, Kind, Node, Ref
 from paycompile.compiler.rules.helpers import (
-    COLORS,
     CUTOVER_STATES,
     ROLLBACK_STATE,
     as_dict,
     as_list,
+    chooser,
     kms_encrypted,
     node_at,
     service_name,
@@ -148,6 +148,26 @@ def backups(graph: Graph) -> list[str]:
     return problems
 
 
+# Task states that act before the weights are captured, or that restore them, need no way back.
+_NO_ROLLBACK_NEEDED = {"CheckCurrentDeployment", ROLLBACK_STATE, "ScaleIdleColorBack"}
+# Acting after the switch: traffic already moved, a failure is reported, not rolled back.
+_AFTER_SWITCH = {"RetirePreviousColor"}
+
+
+def _leads_to(states: dict[str, Any], start: Any, goal: str) -> bool:
+    """Whether `start` is `goal`, or Pass states lead from it straight to `goal`."""
+    seen: set[str] = set()
+    while isinstance(start, str) and start not in seen:
+        if start == goal:
+            return True
+        seen.add(start)
+        state = as_dict(states.get(start))
+        if state.get("Type") != "Pass":
+            return False
+        start = state.get("Next")
+    return False
+
+
 def _cutover_problems(graph: Graph, machine: Node) -> list[str]:
     definition = machine.props.get("definition")
     states = definition.value.get("States") if isinstance(definition, Json) else None
@@ -158,9 +178,17 @@ def _cutover_problems(graph: Graph, machine: Node) -> list[str]:
         for name in (*CUTOVER_STATES, ROLLBACK_STATE)
         if name not in states
     ]
-    catches = (states.get("PerformTrafficSwitch") or {}).get("Catch") or []
-    if not any(isinstance(c, dict) and c.get("Next") == ROLLBACK_STATE for c in catches):
-        problems.append(f"{machine.logical_id}: a failed traffic switch must roll back")
+    for name, state in states.items():
+        if not isinstance(state, dict) or state.get("Type") != "Task":
+            continue
+        if name in _NO_ROLLBACK_NEEDED | _AFTER_SWITCH:
+            continue
+        catches = state.get("Catch") or []
+        if not any(_leads_to(states, c.get("Next"), ROLLBACK_STATE) for c in as_list(catches)):
+            problems.append(f"{machine.logical_id}: a failure in {name} must roll back")
+    restore = as_dict(states.get(ROLLBACK_STATE)).get("Parameters")
+    if "$.captured.groups" not in str(restore):
+        problems.append(f"{machine.logical_id}: {ROLLBACK_STATE} must restore the captured weights")
     if node_at(graph, machine.props.get("role"), Kind.IAM_ROLE) is None:
         problems.append(f"{machine.logical_id} has no execution role in the graph")
     return problems
@@ -168,18 +196,19 @@ def _cutover_problems(graph: Graph, machine: Node) -> list[str]:
 
 @rule(
     "PAY-OPS-004",
-    "Per service, a cutover state machine: check deployment, validate target health, switch "
-    "traffic, roll back on failure.",
+    "Per service, a cutover state machine: read the live colour from the listener, validate the "
+    "idle colour's health, switch traffic; every failure restores the captured weights.",
     ("F12",),
     ("6.5.1", "12.10.1"),
 )
 def cutover_machines(graph: Graph) -> list[str]:
     machines = {str(m.props.get("service")): m for m in graph.of_kind(Kind.STATE_MACHINE)}
     problems = []
-    for service in graph.of_kind(Kind.ECS_SERVICE):
-        machine = machines.get(service_name(service))
+    services = sorted({service_name(node) for node in graph.of_kind(Kind.ECS_SERVICE)})
+    for service in services:
+        machine = machines.get(service)
         if machine is None:
-            problems.append(f"{service.logical_id} has no cutover state machine")
+            problems.append(f"service {service} has no cutover state machine")
         else:
             problems += _cutover_problems(graph, machine)
     return problems
@@ -208,12 +237,13 @@ def parameters(graph: Graph) -> list[str]:
             for node in graph.of_kind(kind)
             if Ref(node.logical_id, attribute) not in refs
         ]
+    # The recorded colour is the same deploy-time input the listener's weights follow.
     for service in graph.of_kind(Kind.ECS_SERVICE):
-        group = node_at(graph, service.props.get("target_group"), Kind.TARGET_GROUP)
-        active = group.tags.get("DeploymentColor") if group else None
         name = f"{prefix}services/{service_name(service)}/active-color"
-        if values.get(name) not in COLORS or values.get(name) != active:
-            problems.append(f"{name} must hold {service.logical_id}'s active color {active!r}")
+        live = chooser(service.props.get("desired_count"))
+        value = values.get(name)
+        if not (isinstance(value, Input) and value.name == live):
+            problems.append(f"{name} must hold the live colour {service.logical_id} follows")
     return problems
 
 

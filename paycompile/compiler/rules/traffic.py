@@ -8,8 +8,11 @@ from paycompile.compiler.rules.helpers import (
     COLORS,
     DB_PORT,
     as_int,
+    case_of,
+    chooser,
     node_at,
     nodes_at,
+    weighted_groups,
 )
 from paycompile.compiler.rules.registry import rule
 from paycompile.spec import policy
@@ -66,48 +69,93 @@ def http_redirects(graph: Graph) -> list[str]:
     return problems
 
 
-def _forwarded(graph: Graph) -> set[str]:
-    """Logical ids of the target groups some listener or listener rule sends traffic to."""
-    actions = [node.props.get("default_action") for node in graph.of_kind(Kind.LISTENER)]
-    actions += [node.props for node in graph.of_kind(Kind.LISTENER_RULE)]
-    return {
-        group.logical_id
-        for action in actions
-        if isinstance(action, dict)
-        for group in [node_at(graph, action.get("forward"), Kind.TARGET_GROUP)]
-        if group is not None
-    }
+def _forwarded(graph: Graph) -> dict[str, list[tuple[Node | None, object]]]:
+    """Service name -> the weighted groups its listener default or listener rule forwards to."""
+    actions = [
+        (node.props.get("default_action"), node) for node in graph.of_kind(Kind.LISTENER)
+    ] + [(node.props.get("action"), node) for node in graph.of_kind(Kind.LISTENER_RULE)]
+    found: dict[str, list[tuple[Node | None, object]]] = {}
+    for action, _ in actions:
+        groups = weighted_groups(graph, action)
+        services = {str(group.props.get("service")) for group, _ in groups if group is not None}
+        for service in services:
+            found.setdefault(service, []).extend(groups)
+    return found
+
+
+def _colour_services(graph: Graph) -> dict[str, dict[str, Node]]:
+    """Service name -> colour -> its ECS service."""
+    found: dict[str, dict[str, Node]] = {}
+    for node in graph.of_kind(Kind.ECS_SERVICE):
+        found.setdefault(str(node.props.get("service")), {})[str(node.props.get("color"))] = node
+    return found
+
+
+def _weights_follow(groups: list[tuple[Node | None, object]], live: str | None) -> list[str]:
+    """Problems unless, for either live colour, its group weighs 100 and the other 0."""
+    if live is None:
+        return ["weights do not follow a live-colour input"]
+    problems = []
+    for case in COLORS:
+        weights = {
+            str(group.props.get("color")): case_of(weight, live, case)
+            for group, weight in groups
+            if group is not None
+        }
+        wanted = {color: 100 if color == case else 0 for color in COLORS}
+        if weights != wanted:
+            problems.append(f"with {case} live the weights are {weights}, want {wanted}")
+    return problems
+
+
+def _counts_follow(services: dict[str, Node], live: str | None) -> list[str]:
+    """Problems unless the live colour runs tasks and the idle one none (or as many, warm)."""
+    problems = []
+    for case in COLORS:
+        counts = {
+            color: case_of(node.props.get("desired_count"), live or "", case)
+            for color, node in services.items()
+        }
+        idle = next(color for color in COLORS if color != case)
+        running, waiting = as_int(counts.get(case)), as_int(counts.get(idle))
+        if not running or waiting not in (0, running):
+            problems.append(f"with {case} live the task counts are {counts}")
+    return problems
 
 
 @rule(
     "PAY-DEP-001",
-    "Each service has a blue and a green target group (DeploymentColor tag); "
-    "listeners forward only to the active one.",
+    "Each service runs a blue and a green ECS service, each behind its own target group "
+    "(DeploymentColor tag); the listener weights them by the live colour, 100 and 0.",
     ("F2",),
     ("6.5.1", "6.5.2"),
 )
 def blue_green(graph: Graph) -> list[str]:
     problems = []
     forwarded = _forwarded(graph)
-    groups = graph.of_kind(Kind.TARGET_GROUP)
-    for service in graph.of_kind(Kind.ECS_SERVICE):
-        active = node_at(graph, service.props.get("target_group"), Kind.TARGET_GROUP)
-        if active is None:
-            problems.append(f"{service.logical_id} is behind no target group of the graph")
+    for name, services in _colour_services(graph).items():
+        if sorted(services) != sorted(COLORS):
+            problems.append(f"service {name} has ECS services for {sorted(services)}")
             continue
-        pair = [
-            group for group in groups if group.props.get("service") == active.props.get("service")
-        ]
-        colors = sorted(group.tags.get("DeploymentColor", "") for group in pair)
-        if colors != sorted(COLORS):
-            problems.append(f"{service.logical_id}: target group colors {colors}, want blue+green")
-        if active.logical_id not in forwarded:
-            problems.append(f"{service.logical_id}: no listener forwards to {active.logical_id}")
-        problems += [
-            f"{service.logical_id}: idle color {group.logical_id} receives traffic"
-            for group in pair
-            if group is not active and group.logical_id in forwarded
-        ]
+        groups = {
+            color: node_at(graph, node.props.get("target_group"), Kind.TARGET_GROUP)
+            for color, node in services.items()
+        }
+        for color, group in groups.items():
+            if group is None or group.tags.get("DeploymentColor") != color:
+                problems.append(f"{services[color].logical_id} is not behind a {color} group")
+            elif group.props.get("service") != name:
+                problems.append(f"{services[color].logical_id} is behind another service's group")
+        weighted = forwarded.get(name, [])
+        if sorted(g.logical_id for g, _ in weighted if g) != sorted(
+            g.logical_id for g in groups.values() if g
+        ):
+            problems.append(f"service {name}: the listener does not forward to both its groups")
+            continue
+        live = {chooser(weight) for _, weight in weighted}
+        live_input = live.pop() if len(live) == 1 else None
+        problems += [f"service {name}: {p}" for p in _weights_follow(weighted, live_input)]
+        problems += [f"service {name}: {p}" for p in _counts_follow(services, live_input)]
     return problems
 
 
@@ -189,4 +237,27 @@ def private_tasks(graph: Graph) -> list[str]:
             problems.append(f"{service.logical_id} must run in private subnets only")
         if service.props.get("assign_public_ip") is not False:
             problems.append(f"{service.logical_id} must not assign public IPs")
+    return problems
+
+
+ROOT_USERS = ("0", "root")
+
+
+@rule(
+    "PAY-SEC-005",
+    "Containers run as a non-root user, on a read-only root filesystem, within a memory limit.",
+    (),
+    ("2.2.1", "2.2.6"),
+)
+def hardened_containers(graph: Graph) -> list[str]:
+    problems = []
+    for task in graph.of_kind(Kind.TASK_DEFINITION):
+        user = str(task.props.get("user") or "0").split(":")[0]
+        if user in ROOT_USERS:
+            problems.append(f"{task.logical_id} runs its container as root")
+        if task.props.get("read_only_root_filesystem") is not True:
+            problems.append(f"{task.logical_id} has a writable root filesystem")
+        limit, memory = as_int(task.props.get("memory_limit")), as_int(task.props.get("memory"))
+        if limit is None or memory is None or limit > memory:
+            problems.append(f"{task.logical_id} has no container memory limit within the task's")
     return problems

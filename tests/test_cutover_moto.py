@@ -1,0 +1,363 @@
+"""The blue/green cutover, run for real: the platform deploys to moto, the cutover state machine
+runs in moto's Step Functions interpreter against moto's ELBv2, ECS, CloudWatch and SSM, and the
+results are read back through those APIs.
+
+The spec is the reference spec with a second, path-routed service (so both the listener's
+default action and a listener rule are cut over) and cutover timings of a second or two. moto's
+ECS starts no tasks and so registers no targets: the test registers IP targets in a colour's
+target group as its tasks would (moto reports every registered IP target healthy), or leaves
+the group empty to make the colour unhealthy. Alarms are not modelled by moto's CloudFormation
+(a stand-in, see docs/e2e.md): the test creates the template's alarms through the CloudWatch
+API, with the names the template gives them, and sets their state.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from moto_server import (
+    Moto,
+    deploy_stack,
+    import_certificate,
+    moto,
+    stack_events,
+    wait_for_stack,
+)
+from moto_standins import for_moto, with_certificate
+
+import paycompile
+from paycompile.compiler.graph import Graph
+from paycompile.deploy.live import live_colors
+from tests.checkers.cfn_eval import parameter_values
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("cutover")]
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "examples" / "platform.yaml"
+STACK = "payment-cutover"
+EXECUTION_SECONDS = 60
+FAST_CUTOVER = {"canary_percent": 10, "bake_seconds": 1, "poll_seconds": 1}
+HEALTH_TIMEOUT_SECONDS = 3
+SERVICES = ("api", "pay")  # api: the listener's default action; pay: a listener rule
+
+
+def cutover_spec() -> dict[str, Any]:
+    """The reference spec, plus a routed second service, with cutovers that take seconds."""
+    document: dict[str, Any] = yaml.safe_load(REFERENCE.read_text())
+    api = document["services"][0]
+    pay = {**copy.deepcopy(api), "name": "pay", "route": {"path": "/pay/*"}}
+    document["services"].append(pay)
+    for service in document["services"]:
+        service["cutover"] = {**FAST_CUTOVER, "healthy_timeout_seconds": HEALTH_TIMEOUT_SECONDS}
+    return document
+
+
+@dataclass
+class Platform:
+    """The deployed platform as the AWS APIs show it, and the cutover machines to run."""
+
+    aws: Moto
+    graph: Graph
+    template: dict[str, Any]
+    deployed: dict[str, Any]
+    physical: dict[str, str]
+    machines: dict[str, str] = field(default_factory=dict)
+    next_ip: int = 10
+    executions: int = 0
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.template["Resources"][logical_id]
+        return body
+
+    def group(self, service: str, color: str) -> str:
+        return self.physical[f"{service.title()}{color.title()}Tg"]
+
+    def weights(self, service: str) -> dict[str, int]:
+        """Colour -> weight, as the ELBv2 API shows the service's listener or rule."""
+        elbv2 = self.client("elbv2")
+        if service == "api":
+            listener = elbv2.describe_listeners(ListenerArns=[self.physical["HttpsListener"]])
+            action = listener["Listeners"][0]["DefaultActions"][0]
+        else:
+            rule = elbv2.describe_rules(RuleArns=[self.physical["PayRule"]])
+            action = rule["Rules"][0]["Actions"][0]
+        by_arn = {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
+        return {color: by_arn[self.group(service, color)] for color in ("blue", "green")}
+
+    def recorded_color(self, service: str) -> str:
+        name = f"/payment/dev/services/{service}/active-color"
+        return str(self.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+
+    def task_counts(self, service: str) -> dict[str, int]:
+        ecs = self.client("ecs")
+        found = {}
+        for color in ("blue", "green"):
+            arn = self.physical[f"{service.title()}{color.title()}Service"]
+            cluster = self.physical["Cluster"]
+            described = ecs.describe_services(cluster=cluster, services=[arn])["services"]
+            found[color] = described[0]["desiredCount"]
+        return found
+
+    def register_targets(self, service: str, color: str, count: int) -> None:
+        """What the colour's tasks do once ECS starts them: register in its target group."""
+        targets = []
+        for _ in range(count):
+            targets.append({"Id": f"10.0.{self.next_ip // 250}.{self.next_ip % 250 + 4}"})
+            self.next_ip += 1
+        self.client("elbv2").register_targets(
+            TargetGroupArn=self.group(service, color), Targets=targets
+        )
+
+    def deregister_all(self, service: str, color: str) -> None:
+        elbv2 = self.client("elbv2")
+        group = self.group(service, color)
+        described = elbv2.describe_target_health(TargetGroupArn=group)
+        targets = [d["Target"] for d in described["TargetHealthDescriptions"]]
+        if targets:
+            elbv2.deregister_targets(TargetGroupArn=group, Targets=targets)
+
+    def cut_over(self, service: str, machine: str | None = None) -> dict[str, Any]:
+        """Run the service's cutover to its end; the execution as described, with its history."""
+        sfn = self.client("stepfunctions")
+        self.executions += 1
+        arn = sfn.start_execution(
+            stateMachineArn=machine or self.machines[service],
+            name=f"{service}-cutover-{self.executions}",
+        )["executionArn"]
+        deadline = time.monotonic() + EXECUTION_SECONDS
+        while time.monotonic() < deadline:
+            execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+            if execution["status"] != "RUNNING":
+                events = sfn.get_execution_history(executionArn=arn)["events"]
+                execution["entered"] = [
+                    e["stateEnteredEventDetails"]["name"]
+                    for e in events
+                    if "stateEnteredEventDetails" in e
+                ]
+                return execution
+            time.sleep(0.2)
+        pytest.fail(f"the cutover of {service} still runs after {EXECUTION_SECONDS}s")
+
+    def set_alarm(self, name: str, state: str) -> None:
+        self.client("cloudwatch").set_alarm_state(
+            AlarmName=name, StateValue=state, StateReason="set by the test"
+        )
+
+
+def _create_alarms(platform: Platform) -> None:
+    """The template's alarms, created through the API under the template's names."""
+    cloudwatch = platform.client("cloudwatch")
+    for body in platform.template["Resources"].values():
+        if body["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        p = body["Properties"]
+        cloudwatch.put_metric_alarm(
+            AlarmName=p["AlarmName"],
+            Namespace=p["Namespace"],
+            MetricName=p["MetricName"],
+            Statistic=p["Statistic"],
+            Period=p["Period"],
+            EvaluationPeriods=p["EvaluationPeriods"],
+            Threshold=p["Threshold"],
+            ComparisonOperator=p["ComparisonOperator"],
+        )
+
+
+def _recreate_machines(platform: Platform) -> None:
+    """The stack's state machines, created again where moto's interpreter runs them."""
+    sfn = platform.client("stepfunctions")
+    described = {
+        service: sfn.describe_state_machine(
+            stateMachineArn=platform.physical[f"{service.title()}Cutover"]
+        )
+        for service in SERVICES
+    }
+    platform.aws.run_state_machines()
+    for service, machine in described.items():
+        created = sfn.create_state_machine(
+            name=f"{machine['name']}-run",
+            definition=machine["definition"],
+            roleArn=machine["roleArn"],
+        )
+        platform.machines[service] = created["stateMachineArn"]
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    graph = paycompile.compile_spec(
+        paycompile.load_spec_text(yaml.safe_dump(cutover_spec()), "cutover.yaml")
+    )
+    template = json.loads(paycompile.render(graph, "cfn"))
+    with moto() as aws:
+        deployed = with_certificate(template, import_certificate(aws.client))
+        deploy_stack(aws.client, STACK, for_moto(deployed))
+        listed = aws.client("cloudformation").describe_stack_resources(StackName=STACK)
+        physical = {
+            r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+            for r in listed["StackResources"]
+        }
+        result = Platform(aws, graph, template, for_moto(deployed), physical)
+        _create_alarms(result)
+        _recreate_machines(result)
+        yield result
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_healthy_idle_colour_takes_the_traffic_and_a_second_cutover_goes_back(
+    platform: Platform, service: str
+) -> None:
+    assert platform.weights(service) == {"blue": 100, "green": 0}
+    assert platform.task_counts(service) == {"blue": 2, "green": 0}
+    platform.register_targets(service, "green", 2)
+    there = platform.cut_over(service)
+    assert there["status"] == "SUCCEEDED", there
+    assert platform.weights(service) == {"blue": 0, "green": 100}
+    assert platform.recorded_color(service) == "green"
+    assert platform.task_counts(service) == {"blue": 0, "green": 2}
+    assert "ShiftCanaryTraffic" in there["entered"] and "RollBack" not in there["entered"]
+
+    platform.register_targets(service, "blue", 2)
+    back = platform.cut_over(service)
+    assert back["status"] == "SUCCEEDED", back
+    assert platform.weights(service) == {"blue": 100, "green": 0}
+    assert platform.recorded_color(service) == "blue"
+    assert platform.task_counts(service) == {"blue": 2, "green": 0}
+    platform.deregister_all(service, "blue")
+    platform.deregister_all(service, "green")
+
+
+def test_an_idle_colour_that_never_becomes_healthy_moves_no_traffic(platform: Platform) -> None:
+    service = "pay"
+    before, recorded = platform.weights(service), platform.recorded_color(service)
+    platform.deregister_all(service, "green")
+    failed = platform.cut_over(service)
+    assert failed["status"] == "FAILED"
+    assert failed["error"] == "IdleColorUnhealthy", failed
+    assert "did not report 2 healthy targets within 3 s" in failed["cause"]
+    assert platform.weights(service) == before
+    assert platform.recorded_color(service) == recorded
+    assert platform.task_counts(service)["green"] == 0, "the idle colour was not scaled back"
+    assert "ShiftCanaryTraffic" not in failed["entered"]
+
+
+def test_an_alarm_during_the_bake_restores_the_weights(platform: Platform) -> None:
+    service = "api"
+    before = platform.weights(service)
+    platform.register_targets(service, "green", 2)
+    alarm = platform.resource("ApiGreen5xxAlarm")["Properties"]["AlarmName"]
+    platform.set_alarm(alarm, "ALARM")
+    try:
+        failed = platform.cut_over(service)
+    finally:
+        platform.set_alarm(alarm, "OK")
+        platform.deregister_all(service, "green")
+    assert failed["status"] == "FAILED"
+    assert failed["error"] == "AlarmDuringBake", failed
+    assert alarm in failed["cause"]
+    # The canary share moved, then the captured weights came back.
+    assert failed["entered"].index("ShiftCanaryTraffic") < failed["entered"].index("RollBack")
+    assert platform.weights(service) == before
+    assert platform.task_counts(service)["green"] == 0
+
+
+def test_split_weights_refuse_to_start_a_cutover(platform: Platform) -> None:
+    service = "pay"
+    elbv2 = platform.client("elbv2")
+    split = {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [
+                {"TargetGroupArn": platform.group(service, "blue"), "Weight": 50},
+                {"TargetGroupArn": platform.group(service, "green"), "Weight": 50},
+            ]
+        },
+    }
+    elbv2.modify_rule(RuleArn=platform.physical["PayRule"], Actions=[split])
+    try:
+        refused = platform.cut_over(service)
+    finally:
+        split["ForwardConfig"]["TargetGroups"][0]["Weight"] = 100  # type: ignore[index]
+        split["ForwardConfig"]["TargetGroups"][1]["Weight"] = 0  # type: ignore[index]
+        elbv2.modify_rule(RuleArn=platform.physical["PayRule"], Actions=[split])
+    assert refused["status"] == "FAILED" and refused["error"] == "TrafficSplit", refused
+    assert platform.task_counts(service) == {"blue": 2, "green": 0}
+
+
+MOCKED_ARN = re.compile(r"arn:aws:[a-z0-9-]+:us-east-1:123456789012:(?P<name>[A-Za-z0-9]+)")
+
+
+def test_the_pulumi_programs_state_machine_runs_the_same_cutover(platform: Platform) -> None:
+    """The Pulumi plan's definition, its mocked ARNs pointed at the deployed resources, cuts over
+    in moto exactly like the CloudFormation one."""
+    graph = paycompile.compile_spec(
+        paycompile.load_spec_text(yaml.safe_dump(cutover_spec()), "cutover.yaml")
+    )
+    plan = json.loads(paycompile.render(graph, "pulumi"))
+    machine = next(r for r in plan["resources"] if r["name"] == "PayCutover")
+    cluster_arn = platform.client("ecs").describe_clusters(clusters=[platform.physical["Cluster"]])
+    arns = {**platform.physical, "Cluster": cluster_arn["clusters"][0]["clusterArn"]}
+    definition = MOCKED_ARN.sub(lambda m: arns[m["name"]], machine["inputs"]["definition"])
+    sfn = platform.client("stepfunctions")
+    role = sfn.describe_state_machine(stateMachineArn=platform.machines["pay"])["roleArn"]
+    created = sfn.create_state_machine(
+        name="pay-cutover-from-pulumi", definition=definition, roleArn=role
+    )
+    platform.register_targets("pay", "green", 2)
+    there = platform.cut_over("pay", created["stateMachineArn"])
+    assert there["status"] == "SUCCEEDED", there
+    assert platform.weights("pay") == {"blue": 0, "green": 100}
+    assert platform.recorded_color("pay") == "green"
+    platform.register_targets("pay", "blue", 2)
+    back = platform.cut_over("pay", created["stateMachineArn"])
+    assert back["status"] == "SUCCEEDED", back
+    assert platform.weights("pay") == {"blue": 100, "green": 0}
+
+
+def _update(platform: Platform, parameters: dict[str, str], priority: int) -> None:
+    """A stack update with these live colours (images as before) that also moves the pay rule's
+    priority: moto re-applies only resources whose template changed, and the rule must be."""
+    template = copy.deepcopy(platform.deployed)
+    template["Resources"]["PayRule"]["Properties"]["Priority"] = priority
+    cloudformation = platform.client("cloudformation")
+    stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+    previous = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    values = {**parameter_values(platform.template), **previous, **parameters}
+    cloudformation.update_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": key, "ParameterValue": v} for key, v in values.items()],
+        Capabilities=["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    status = wait_for_stack(cloudformation, STACK, EXECUTION_SECONDS)
+    assert status == "UPDATE_COMPLETE", stack_events(cloudformation, STACK)
+
+
+def test_a_stack_update_with_the_live_colours_keeps_a_cutover(platform: Platform) -> None:
+    platform.register_targets("pay", "green", 2)
+    assert platform.cut_over("pay")["status"] == "SUCCEEDED"
+    physical = platform.physical
+    live = live_colors(platform.graph, physical, platform.client("elbv2"))
+    assert live == {"ApiLiveColor": "blue", "PayLiveColor": "green"}
+
+    _update(platform, live, priority=4242)
+    assert platform.weights("pay") == {"blue": 0, "green": 100}
+    assert platform.task_counts("pay") == {"blue": 0, "green": 2}
+    assert platform.recorded_color("pay") == "green"
+
+    # The same update with the spec's colours would move traffic back, unchecked: this is
+    # what reading the live colours prevents.
+    _update(platform, {"ApiLiveColor": "blue", "PayLiveColor": "blue"}, priority=4243)
+    assert platform.weights("pay") == {"blue": 100, "green": 0}
+    assert live_colors(platform.graph, physical, platform.client("elbv2"))["PayLiveColor"] == "blue"
