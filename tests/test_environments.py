@@ -28,9 +28,7 @@ def run(capsys: Capture, *argv: str) -> tuple[int, str, str]:
 def commands_taking_env() -> dict[str, argparse.ArgumentParser]:
     """Every subcommand with an `--env` option, read from the parser users get."""
     subcommands = next(
-        action
-        for action in _parser()._actions
-        if isinstance(action, argparse._SubParsersAction)
+        action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction)
     )
     return {
         name: parser
@@ -72,7 +70,9 @@ def test_a_typo_in_env_is_refused_by_every_command(
 
 
 @pytest.mark.parametrize("command", sorted(commands_taking_env()))
-def test_a_bad_env_name_is_blamed_on_the_flag(tmp_path: Path, capsys: Capture, command: str) -> None:
+def test_a_bad_env_name_is_blamed_on_the_flag(
+    tmp_path: Path, capsys: Capture, command: str
+) -> None:
     argv = argv_for(command, commands_taking_env()[command], tmp_path / "o.json", "--env", "Prod")
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
@@ -128,7 +128,8 @@ lifecycle: ephemeral
 tags: {CostCenter: Shop, MigrationPhase: Pilot}
 network: {cidr: 10.1.0.0/16}
 tls:
-  certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000
+  certificate_arn: >-
+    arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000
 monitoring: {alarm_email: oncall@example.com}
 services:
   - name: api
@@ -182,7 +183,8 @@ def test_an_override_naming_a_service_changes_only_it() -> None:
 def test_the_cli_reports_the_override_typo_as_a_spec_issue(tmp_path: Path, capsys: Capture) -> None:
     spec = tmp_path / "platform.yaml"
     spec.write_text(TWO_SERVICES + "      - name: webhook\n        desired_count: 4\n")
+    line_number = TWO_SERVICES.count("\n") + 1
     code, out, err = run(capsys, "build", str(spec), "-o", str(tmp_path / "t.json"))
     assert (code, out) == (1, "")
     [line] = err.splitlines()
-    assert line.startswith(f"{spec}:24:15: overrides.prod.services[0].name: no service named")
+    assert line.startswith(f"{spec}:{line_number}:15: overrides.prod.services[0].name: no service named")

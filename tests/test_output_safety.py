@@ -86,7 +86,9 @@ def test_an_unwritable_path_is_a_clean_exit_3(
     output = tmp_path / "file.txt" / "out.json" if shape == "under a file" else tmp_path / "dir"
     code, err = build(capsys, output)
     assert code == 3
-    assert len(err.splitlines()) == 1 and err.startswith(f"paycompile: error: cannot write {output}: "), err
+    assert len(err.splitlines()) == 1 and err.startswith(
+        f"paycompile: error: cannot write {output}: "
+    ), err
     assert "Traceback" not in err
     assert files_under(tmp_path) == ["dir", "file.txt"]
 
