@@ -187,4 +187,5 @@ def test_the_cli_reports_the_override_typo_as_a_spec_issue(tmp_path: Path, capsy
     code, out, err = run(capsys, "build", str(spec), "-o", str(tmp_path / "t.json"))
     assert (code, out) == (1, "")
     [line] = err.splitlines()
-    assert line.startswith(f"{spec}:{line_number}:15: overrides.prod.services[0].name: no service named")
+    where = f"{spec}:{line_number}:15: overrides.prod.services[0].name"
+    assert line.startswith(f"{where}: no service named 'webhook'")
