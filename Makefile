@@ -12,16 +12,24 @@ CHECKOV_VERSION := 3.3.30
 
 .PHONY: demo test lint format bench clean
 
+# A first install takes a minute or two: say what is happening, and let pip show each package.
 $(STAMP): pyproject.toml constraints.txt
+	@echo "==> [1/3] creating the virtualenv $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] upgrading pip"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,pulumi]' -c constraints.txt
+	@echo "==> [3/3] installing paycompile with its dev and pulumi extras (pinned by constraints.txt)"
+	$(PY) -m pip install --progress-bar on -e '.[dev,pulumi]' -c constraints.txt
 	touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 demo: $(STAMP)
+	@echo "==> validating the reference spec"
 	$(VENV)/bin/paycompile validate examples/platform.yaml
+	@echo "==> building the dev and prod templates"
 	$(VENV)/bin/paycompile build examples/platform.yaml --backend cfn -o $(OUT)/payment-dev.template.json
 	$(VENV)/bin/paycompile build examples/platform.yaml --backend cfn --env prod -o $(OUT)/payment-prod.template.json
+	@echo "==> linting them with cfn-lint"
 	$(VENV)/bin/cfn-lint $(OUT)/payment-dev.template.json $(OUT)/payment-prod.template.json && echo "cfn-lint: 0 errors, 0 warnings"
 
 $(CHECKOV): constraints-checkov.txt

@@ -34,6 +34,15 @@ class SpecError(PaycompileError):
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
 
+class UndeclaredEnvironment(PaycompileError):
+    """An environment asked for (`--env`) is not a valid name, or one the spec does not declare.
+
+    A usage error (exit 2): the flag is wrong, not the spec.
+    """
+
+    exit_code = 2
+
+
 class RuleViolation(PaycompileError):
     """A compiled graph breaks one or more invariants (exit 1)."""
 

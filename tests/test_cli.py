@@ -137,22 +137,28 @@ def test_validate_json_shows_issue(broken_spec: Path, capsys: Capture) -> None:
     assert issue["path"] == "network.availability_zones"
 
 
-def test_validate_github_shows_issue(broken_spec: Path, capsys: Capture) -> None:
+def test_validate_github_shows_issue(
+    broken_spec: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(broken_spec.parent)
     code, out, _ = run(["validate", str(broken_spec), "--format", "github"], capsys)
     assert code == 1
-    assert out.startswith(f"::error file={broken_spec},line={BROKEN_LINE},")
+    assert out.startswith(f"::error file=broken.yaml,line={BROKEN_LINE},")
     assert "network.availability_zones" in out
 
 
-def test_validate_sarif_shows_issue(broken_spec: Path, capsys: Capture) -> None:
-    code, out, _ = run(["validate", str(broken_spec), "--format", "sarif"], capsys)
+def test_validate_sarif_shows_issue(
+    broken_spec: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(broken_spec.parent)  # as in CI: the repository root is the directory
+    code, out, _ = run(["validate", broken_spec.name, "--format", "sarif"], capsys)
     assert code == 1
     sarif = json.loads(out)
     assert sarif["version"] == "2.1.0"
     [result] = sarif["runs"][0]["results"]
     location = result["locations"][0]["physicalLocation"]
     assert location["region"]["startLine"] == BROKEN_LINE
-    assert location["artifactLocation"]["uri"] == str(broken_spec)
+    assert location["artifactLocation"] == {"uri": "broken.yaml", "uriBaseId": "%SRCROOT%"}
     assert "availability_zones" in result["message"]["text"]
 
 
@@ -199,10 +205,11 @@ def test_build_env_prod_applies_overrides(tmp_path: Path, capsys: Capture) -> No
     assert cluster["Properties"]["DeletionProtection"] is True
 
 
-def test_build_bad_env_name_is_a_spec_error(capsys: Capture) -> None:
+def test_build_bad_env_name_is_a_usage_error_blamed_on_the_flag(capsys: Capture) -> None:
     code, out, err = run(["build", str(REFERENCE), "--env", "Prod!"], capsys)
-    assert code == 1
+    assert code == 2
     assert out == ""
+    assert err.startswith("paycompile: error: --env 'Prod!' is not an environment name")
     assert "Traceback" not in err and err.count("\n") == 1
 
 
@@ -222,7 +229,123 @@ def test_missing_spec_file_is_usage_error(tmp_path: Path, capsys: Capture) -> No
 def test_missing_spec_file_is_usage_error_everywhere(command: str, capsys: Capture) -> None:
     code, _, err = run([command, "does-not-exist.yaml"], capsys)
     assert code == 2
-    assert "does-not-exist.yaml" in err
+    assert err == "paycompile: error: no such spec file: does-not-exist.yaml\n"
+
+
+@pytest.mark.parametrize("command", ["validate", "build", "graph"])
+def test_a_directory_given_as_the_spec_says_so(
+    command: str, tmp_path: Path, capsys: Capture
+) -> None:
+    code, out, err = run([command, str(tmp_path)], capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"paycompile: error: {tmp_path} is a directory, not a spec file: "
+        "give the path of the platform.yaml in it\n"
+    )
+
+
+def test_validate_takes_several_specs_as_a_hook_passes_them(
+    broken_spec: Path, capsys: Capture
+) -> None:
+    code, out, _ = run(["validate", str(REFERENCE), str(broken_spec)], capsys)
+    assert code == 1
+    assert out.splitlines()[0] == f"{REFERENCE}: valid"
+    assert out.splitlines()[1].startswith(f"{broken_spec}:{BROKEN_LINE}:")
+    code, out, _ = run(["validate", str(REFERENCE), str(REFERENCE), "--format", "json"], capsys)
+    assert code == 0
+    assert [report["valid"] for report in json.loads(out)] == [True, True]
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_version(capsys: Capture) -> None:
+    code, out, _ = run(["--version"], capsys)
+    assert (code, out) == (0, f"paycompile {paycompile.__version__}\n")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["build", str(REFERENCE), "--bogus"],
+        ["build", str(REFERENCE), "--format", "toml"],
+        ["frobnicate"],
+        ["build", "nope.yaml"],
+        ["build", str(REFERENCE), "--env", "prdo"],
+    ],
+)
+def test_every_message_that_is_not_a_spec_issue_starts_with_paycompile(
+    argv: list[str], capsys: Capture
+) -> None:
+    code, out, err = run(argv, capsys)
+    assert code == 2 and out == ""
+    assert err.splitlines() and all(line.startswith("paycompile: ") for line in err.splitlines())
+
+
+def test_a_rule_violation_is_prefixed_line_by_line(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "paycompile.cli.build.compile_spec",
+        lambda spec: (_ for _ in ()).throw(paycompile.RuleViolation(["PAY-A: one", "PAY-B: two"])),
+    )
+    code, _, err = run(["build", str(REFERENCE)], capsys)
+    assert code == 1
+    assert err == "paycompile: error: PAY-A: one\npaycompile: error: PAY-B: two\n"
+
+
+def test_a_string_route_explains_the_two_forms(tmp_path: Path, capsys: Capture) -> None:
+    spec = tmp_path / "platform.yaml"
+    text = REFERENCE.read_text().replace("    active_color: blue\n", "    route: /pay\n", 1)
+    spec.write_text(text)
+    code, out, _ = run(["validate", str(spec)], capsys)
+    assert code == 1
+    [line] = out.splitlines()
+    assert line.startswith(f"{spec}:31:12: services[0].route: must be a mapping")
+    assert "`path: /pay/*`" in line and "`host: pay.example.com`" in line and "'/pay'" in line
+
+
+# ---------------------------------------------------------------- a closed or full stdout (exit 3)
+
+
+def test_a_full_stdout_is_a_clean_exit_3() -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [str(CONSOLE_SCRIPT), "build", str(REFERENCE)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 3
+    assert result.stderr == "paycompile: error: cannot write to stdout: No space left on device\n"
+
+
+def test_a_closed_pipe_is_a_clean_exit_3() -> None:
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "build", str(REFERENCE)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader went away (`| head`) before paycompile wrote
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 3
+    assert err == "paycompile: error: cannot write to stdout: Broken pipe\n"
+
+
+def test_a_closed_stdout_descriptor_is_a_clean_exit_3() -> None:
+    result = subprocess.run(
+        ["bash", "-c", f"'{CONSOLE_SCRIPT}' rules >&-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert result.stderr == "paycompile: error: cannot write to stdout: stdout is closed\n"
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_a_failing_backend_leaves_the_earlier_output_byte_identical(
 
     monkeypatch.setattr(paycompile.get_backend("cfn"), "render", broken)
     code, err = build(capsys, output)
-    assert (code, err) == (3, "cfn: the backend broke\n")
+    assert (code, err) == (3, "paycompile: error: cfn: the backend broke\n")
     assert output.read_bytes() == before
 
 
@@ -86,7 +86,9 @@ def test_an_unwritable_path_is_a_clean_exit_3(
     output = tmp_path / "file.txt" / "out.json" if shape == "under a file" else tmp_path / "dir"
     code, err = build(capsys, output)
     assert code == 3
-    assert len(err.splitlines()) == 1 and err.startswith(f"cannot write {output}: "), err
+    assert len(err.splitlines()) == 1 and err.startswith(
+        f"paycompile: error: cannot write {output}: "
+    ), err
     assert "Traceback" not in err
     assert files_under(tmp_path) == ["dir", "file.txt"]
 
@@ -114,7 +116,7 @@ def test_a_failing_write_is_exit_3_and_leaves_no_temp_file(
     monkeypatch.setattr(os, failing, fail)
     code, err = build(capsys, output)
     assert code == 3
-    assert err == f"cannot write {output}: {error.strerror}\n"
+    assert err == f"paycompile: error: cannot write {output}: {error.strerror}\n"
     assert output.read_bytes() == before
     assert files_under(output.parent) == ["template.json"]  # no .template.json.*.tmp
 

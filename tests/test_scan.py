@@ -243,7 +243,7 @@ def test_secret_looking_service_and_environment_names_build(
     spec.write_text(
         spec_with("- name: api", f"- name: {name}").replace("- name: api", f"- name: {name}")
     )
-    for extra in ([], ["--env", name]):
+    for extra in ([], ["--env", name, "--new-env"]):
         assert main(["build", str(spec), "-o", str(tmp_path / "t.json"), *extra]) == 0, (
             capsys.readouterr()
         )

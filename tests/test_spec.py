@@ -43,7 +43,7 @@ def test_env_flag_applies_that_environments_overrides() -> None:
 
 
 def test_env_without_overrides_only_renames() -> None:
-    spec = paycompile.load_spec(REFERENCE, environment="pr-123")
+    spec = paycompile.load_spec(REFERENCE, environment="pr-123", new_environment=True)
     assert (spec.environment, spec.lifecycle) == ("pr-123", "ephemeral")
 
 

@@ -1,8 +1,10 @@
 """The `paycompile` command: a thin layer over the library API, one module per command group.
 
 Exit codes: 0 success; 1 the spec is invalid or breaks policy; 2 usage error (unknown flag,
-missing file); 3 backend, deployment or output failure; 4 a change refused because it would lose
-data or was not confirmed. No user error prints a traceback.
+missing file, an undeclared `--env`); 3 backend, deployment or output failure (a closed or full
+stdout too); 4 a change refused because it would lose data or was not confirmed. No user error
+prints a traceback. Spec issues print as `file:line:col: key.path: message`; every other message
+starts with `paycompile:`.
 """
 
 from __future__ import annotations
@@ -12,14 +14,39 @@ import os
 import sys
 from collections.abc import Sequence
 
-from paycompile.cli import build, inspect, pulumi
-from paycompile.cli.common import USAGE_ERROR, UsageError
-from paycompile.errors import PaycompileError
+from paycompile import __version__
+from paycompile.cli import build, init, inspect, pulumi
+from paycompile.cli.common import (
+    PREFIX,
+    USAGE_ERROR,
+    ClosedStdout,
+    Parser,
+    StdoutGuard,
+    UsageError,
+    silence_stdout,
+)
+from paycompile.errors import ChangeRefused, PaycompileError, SpecError
 
-COMMAND_GROUPS = (build, inspect, pulumi)
+COMMAND_GROUPS = (build, inspect, pulumi, init)
+OUTPUT_FAILURE = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    original = sys.stdout
+    sys.stdout = StdoutGuard(original)
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a full or closed stdout fails here, not at interpreter exit
+        return code
+    except ClosedStdout as exc:
+        silence_stdout(original)
+        print(f"{PREFIX}error: cannot write to stdout: {exc}", file=sys.stderr)
+        return OUTPUT_FAILURE
+    finally:
+        sys.stdout = original
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -29,18 +56,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except UsageError as exc:
-        print(f"paycompile: error: {exc}", file=sys.stderr)
+        print(f"{PREFIX}error: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    except PaycompileError as exc:
+    except SpecError as exc:  # `file:line:col: key.path: message`, for editors and matchers
         print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except PaycompileError as exc:
+        kind = "" if isinstance(exc, ChangeRefused) else "error: "
+        print("\n".join(f"{PREFIX}{kind}{line}" for line in str(exc).splitlines()), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except ClosedStdout:
+        raise  # main reports it
     except Exception as exc:  # a bug in paycompile: one line unless debugging
         if os.environ.get("PAYCOMPILE_DEBUG"):
             raise
         print(
-            f"paycompile: internal error: {type(exc).__name__}: {exc} "
+            f"{PREFIX}internal error: {type(exc).__name__}: {exc} "
             "(set PAYCOMPILE_DEBUG=1 for details)",
             file=sys.stderr,
         )
@@ -48,10 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="paycompile",
         description="Compile platform.yaml into a compliant AWS payment platform.",
     )
+    parser.add_argument("--version", action="version", version=f"paycompile {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.register(commands)

@@ -7,15 +7,16 @@ import json
 import sys
 
 from paycompile import list_rules
-from paycompile.cli.common import Commands, load, spec_arguments
-from paycompile.errors import SpecError
-from paycompile.reports import ISSUE_FORMATS, issues_report, rules_table
+from paycompile.cli.common import Commands, UsageError, env_arguments, load_path, spec_file_problem
+from paycompile.errors import SpecError, SpecIssue
+from paycompile.reports import ISSUE_FORMATS, FileReport, issues_report, rules_table
 from paycompile.spec.model import PlatformSpec
 
 
 def register(commands: Commands) -> None:
     validate = commands.add_parser("validate", help="schema and policy checks only")
-    spec_arguments(validate)
+    validate.add_argument("spec", nargs="+", help="path to platform.yaml (several for hooks)")
+    env_arguments(validate)
     validate.add_argument("--format", choices=ISSUE_FORMATS, default="text")
     validate.set_defaults(handler=_validate)
 
@@ -28,13 +29,26 @@ def register(commands: Commands) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Validate each spec; a missing file or a directory still gets a machine-readable report
+    (a CI step that uploads SARIF needs a file to upload), then exits 2 as a usage error."""
+    reports = [_check(spec, args) for spec in args.spec]
+    sys.stdout.write(issues_report(reports, args.format))
+    problems = [report.problem for report in reports if report.problem]
+    if problems:
+        raise UsageError("; ".join(problems))
+    return 1 if any(report.issues for report in reports) else 0
+
+
+def _check(spec: str, args: argparse.Namespace) -> FileReport:
+    problem = spec_file_problem(spec)
+    if problem:
+        return FileReport(spec, problem=problem)
+    issues: list[SpecIssue] = []
     try:
-        load(args)
+        load_path(spec, args)
     except SpecError as exc:
-        sys.stdout.write(issues_report(exc.issues, args.format, args.spec))
-        return 1
-    sys.stdout.write(issues_report([], args.format, args.spec))
-    return 0
+        issues = exc.issues
+    return FileReport(spec, issues)
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from paycompile.errors import SpecError, SpecIssue
+from paycompile.errors import SpecError, SpecIssue, UndeclaredEnvironment
 from paycompile.scan import secret_shape
-from paycompile.spec.model import ENVIRONMENT_NAME, PlatformSpec
+from paycompile.spec.model import ENVIRONMENT_NAME, EnvironmentName, PlatformSpec
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -64,8 +64,14 @@ class PosList(list[Any]):
         self.item_marks: list[Mark] = []
 
 
-def load_spec(path: str | Path, environment: str | None = None) -> PlatformSpec:
-    """Load, merge and validate a spec file; raise SpecError with located issues."""
+def load_spec(
+    path: str | Path, environment: str | None = None, *, new_environment: bool = False
+) -> PlatformSpec:
+    """Load, merge and validate a spec file; raise SpecError with located issues.
+
+    `environment` must be declared by the spec (its `environment` or a key of `overrides`)
+    unless `new_environment` says a new one is meant; otherwise UndeclaredEnvironment.
+    """
     source = Path(path)
     name = str(path)
     try:
@@ -79,25 +85,76 @@ def load_spec(path: str | Path, environment: str | None = None) -> PlatformSpec:
         raise SpecError([SpecIssue(name, 1, 1, "", "is a directory, not a spec file")]) from None
     except OSError as exc:
         raise SpecError([SpecIssue(name, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
-    return load_spec_text(data, name, environment)
+    return load_spec_text(data, name, environment, new_environment=new_environment)
 
 
 def load_spec_text(
-    text: str | bytes, filename: str = "<string>", environment: str | None = None
+    text: str | bytes,
+    filename: str = "<string>",
+    environment: str | None = None,
+    *,
+    new_environment: bool = False,
 ) -> PlatformSpec:
     """Validate spec text for one environment (the spec's own unless `environment` is given).
 
     Every environment named under `overrides` is validated too, so a mistake in
-    `overrides.prod` is caught while building `dev`.
+    `overrides.prod` is caught while building `dev`. An `environment` the spec does not
+    declare is refused (UndeclaredEnvironment) unless `new_environment` is true.
     """
     try:
-        return _load_text(text, filename, environment)
+        document = parse_document(text, filename)
+        if environment is not None:
+            check_environment(document, environment, filename, new_environment=new_environment)
+        return _load_document(document, filename, environment)
     except SpecError as exc:
         raise SpecError([_one_line(issue) for issue in exc.issues]) from None
 
 
-def _load_text(text: str | bytes, filename: str, environment: str | None) -> PlatformSpec:
-    document = parse_document(text, filename)
+def declared_environments(document: PosDict) -> list[str]:
+    """The environments a spec declares: its own `environment`, then the keys of `overrides`."""
+    own = document.get("environment")
+    overrides = document.get("overrides")
+    keys = list(overrides) if isinstance(overrides, PosDict) else []
+    return list(dict.fromkeys([own, *keys] if isinstance(own, str) else keys))
+
+
+def check_environment(
+    document: PosDict, environment: str, filename: str, *, new_environment: bool
+) -> None:
+    """Refuse an `--env` that is not a valid name, or names no declared environment.
+
+    A typo such as `prdo` would otherwise build a new environment from the base settings
+    (ephemeral, say) where `prod` was meant; `new_environment` is how a new one is asked for.
+    """
+    declared = declared_environments(document)
+    shown = _printable(_echo(environment))
+    try:
+        _ENVIRONMENT_NAME.validate_python(environment)
+    except ValidationError:
+        hint = _did_you_mean(environment.lower(), declared)
+        raise UndeclaredEnvironment(
+            f"--env {shown} is not an environment name{hint}: use lower-case letters, digits "
+            "and single hyphens, starting with a letter, at most 16 characters"
+        ) from None
+    if environment in declared or new_environment:
+        return
+    names = ", ".join(declared) or "none"
+    raise UndeclaredEnvironment(
+        f"--env {shown} is not declared in {_printable(filename)}"
+        f"{_did_you_mean(environment, declared)}: it declares {names} (`environment` and the "
+        "keys of `overrides`); pass --new-env to build a new one, such as a per-PR stack pr-123"
+    )
+
+
+_ENVIRONMENT_NAME: TypeAdapter[str] = TypeAdapter(EnvironmentName)
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    hint = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+def _load_document(document: PosDict, filename: str, environment: str | None) -> PlatformSpec:
     own = document.get("environment")
     # `--env ""` is a (bad) environment name, not the absence of one.
     primary = environment if environment is not None else (own if isinstance(own, str) else None)
@@ -269,6 +326,9 @@ def merge_environment(document: PosDict, environment: str | None, filename: str)
         raise SpecError(
             [SpecIssue(filename, line, column, f"overrides.{environment}", "must be a mapping")]
         )
+    unknown = _unknown_services(document, override, environment, filename)
+    if unknown:
+        raise SpecError(unknown)
     for key in NOT_OVERRIDABLE:
         if key in override:
             line, column = override.key_marks[key]
@@ -284,6 +344,48 @@ def merge_environment(document: PosDict, environment: str | None, filename: str)
                 ]
             )
     return _merge(merged, override)
+
+
+# An override entry with these keys is a whole new service, appended; without them it can only
+# change an existing one, so its name must match.
+NEW_SERVICE_KEYS = ("image", "port")
+
+
+def _unknown_services(
+    document: PosDict, override: PosDict, environment: str, filename: str
+) -> list[SpecIssue]:
+    """Override entries that name no service and are not complete services themselves.
+
+    Without this a typo (`webhook` for `webhooks`) appends a new, half-written service and the
+    error blames a missing `image` at the merged index instead of the misspelt name.
+    """
+    base, entries = document.get("services"), override.get("services")
+    if not isinstance(entries, PosList):
+        return []
+    known = [
+        item["name"]
+        for item in (base if isinstance(base, PosList) else [])
+        if isinstance(item, PosDict) and isinstance(item.get("name"), str)
+    ]
+    issues = []
+    for index, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, PosDict) else None
+        if not isinstance(name, str) or name in known:
+            continue
+        if all(key in entry for key in NEW_SERVICE_KEYS):
+            continue
+        line, column = entry.value_marks["name"]
+        issues.append(
+            SpecIssue(
+                filename,
+                line,
+                column,
+                f"overrides.{environment}.services[{index}].name",
+                f"no service named {name!r} to override{_did_you_mean(name, known)}; "
+                "a new service needs at least image and port",
+            )
+        )
+    return issues
 
 
 def _merge(base: PosDict, override: PosDict) -> PosDict:
@@ -499,6 +601,12 @@ def _message(error: Any, loc: Loc) -> str:
         hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         return f"unknown key{suggestion}; allowed: {', '.join(allowed)}"
+    if kind == "model_type" and loc[-1:] == ("route",):
+        return (
+            "must be a mapping with one key: `path: /pay/*` (requests whose URL path matches) "
+            "or `host: pay.example.com` (requests for that host name), "
+            f"got {_echo(error.get('input'))}"
+        )
     message: str = error["msg"]
     if kind.startswith(("value_error", "assertion_error")):
         message = message.split(", ", 1)[-1]

@@ -1,7 +1,7 @@
 """The invariants of a compiled platform, as small registered rules (like cfn-lint's).
 
-Each rule has a stable id, a one-line statement, the seed failures (F1..F19 of
-seed/model-failures.md) it prevents and the PCI DSS v4.0 requirements it serves. A rule's
+Each rule has a stable id, a one-line statement, the failures (F1..F19 of
+docs/failures.md) it prevents and the PCI DSS v4.0 requirements it serves. A rule's
 check reads only the graph and returns one message per violation. The rules live in one module
 per platform area; importing this package registers them all.
 """

@@ -1,7 +1,7 @@
 """The rule registry: each invariant is a small registered check (like cfn-lint's rules).
 
-Each rule has a stable id, a one-line statement, the seed failures (F1..F19 of
-seed/model-failures.md) it prevents and the PCI DSS v4.0 requirements it serves. A rule's
+Each rule has a stable id, a one-line statement, the failures (F1..F19 of
+docs/failures.md) it prevents and the PCI DSS v4.0 requirements it serves. A rule's
 check reads only the graph and returns one message per violation.
 
 Checks never trust that the compiler did the right thing: they look at node props, follow
