@@ -301,7 +301,8 @@ def test_a_string_route_explains_the_two_forms(tmp_path: Path, capsys: Capture) 
     code, out, _ = run(["validate", str(spec)], capsys)
     assert code == 1
     [line] = out.splitlines()
-    assert line.startswith(f"{spec}:31:12: services[0].route: must be a mapping")
+    number = text.splitlines().index("    route: /pay") + 1
+    assert line.startswith(f"{spec}:{number}:12: services[0].route: must be a mapping")
     assert "`path: /pay/*`" in line and "`host: pay.example.com`" in line and "'/pay'" in line
 
 
