@@ -322,19 +322,19 @@ def test_long_values_are_shortened_in_messages() -> None:
 
 def test_oversized_text_is_refused_before_decoding() -> None:
     data = b"\xff" * (50 * 1024 * 1024)  # not UTF-8 either: the size must be what is reported
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the work done, whatever else the machine runs
     with pytest.raises(paycompile.SpecError, match="larger than 1024 KiB"):
         paycompile.load_spec_text(data)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_a_megabyte_of_worst_case_yaml_is_refused_in_bounded_time() -> None:
     """Just under the size limit, the slowest input PyYAML's scanner is given still ends."""
     text = "version: " + "a" * (loader.MAX_BYTES - 20) + "\n"
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(paycompile.SpecError):
         paycompile.load_spec_text(text)
-    assert time.perf_counter() - started < 15
+    assert time.process_time() - started < 15
 
 
 MEASURE = textwrap.dedent(
@@ -342,9 +342,9 @@ MEASURE = textwrap.dedent(
     import json, resource, sys, time, tracemalloc
     from paycompile.cli import main
     tracemalloc.start()
-    started = time.perf_counter()
+    started = time.process_time()
     code = main(sys.argv[1:])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     peak = tracemalloc.get_traced_memory()[1]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"code": code, "seconds": elapsed, "peak": peak, "rss": rss}))
