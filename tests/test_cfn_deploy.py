@@ -976,3 +976,15 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["destroy", str(REFERENCE), "--backend", "pulumi", "--profile", "p"]) == 2
     err = capsys.readouterr().err
     assert "--backend" in err and "invalid stack name" in err and "--profile is for" in err
+
+
+def test_without_boto3_the_commands_say_what_to_install() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['boto3'] = None  # as if the aws extra were not installed\n"
+        "from paycompile.cli import main\n"
+        f"sys.exit(main(['plan', {str(REFERENCE)!r}]))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert ran.returncode == 3
+    assert ran.stderr == "the CloudFormation commands need boto3: pip install 'paycompile[aws]'\n"
