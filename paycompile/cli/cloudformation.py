@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paycompile import compile_spec
 from paycompile.cli import pulumi as pulumi_commands
@@ -21,6 +21,7 @@ from paycompile.cli.common import (
     spec_arguments,
 )
 from paycompile.compiler.graph import Graph
+from paycompile.deploy import cloudformation
 
 if TYPE_CHECKING:
     from paycompile.deploy.progress import Progress
@@ -72,13 +73,11 @@ def _stack_arguments(parser: argparse.ArgumentParser, template_bucket: bool) -> 
 def _plan(args: argparse.Namespace) -> int:
     graph = compile_spec(load(args))
     stack = _stack(graph, args)
-    from paycompile.deploy import cloudformation
-
     cloudformation.plan(
         graph,
         stack=stack,
         template_bucket=args.template_bucket,
-        session=cloudformation.open_session(args.profile, graph.region),
+        session=_session(args, graph),
         on_output=_say,
     )
     return 0
@@ -87,15 +86,12 @@ def _plan(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     graph = compile_spec(load(args))
     stack = _stack(graph, args)
-    from paycompile.deploy import cloudformation
-
-    session = cloudformation.open_session(args.profile, graph.region)
     cloudformation.deploy(
         graph,
         stack=stack,
         template_bucket=args.template_bucket,
         guard=guard(args),
-        session=session,
+        session=_session(args, graph),
         on_output=_say,
         progress=_progress(),
     )
@@ -109,25 +105,32 @@ def _destroy(args: argparse.Namespace) -> int:
         return pulumi_commands.run(args)
     graph = compile_spec(load(args))
     stack = _stack(graph, args)
-    from paycompile.deploy import cloudformation
-
-    session = cloudformation.open_session(args.profile, graph.region)
     cloudformation.destroy(
         graph,
         stack=stack,
         guard=guard(args),
-        session=session,
+        session=_session(args, graph),
         on_output=_say,
         progress=_progress(),
     )
     return 0
 
 
-def _stack(graph: Graph, args: argparse.Namespace) -> str:
-    from paycompile.deploy.cloudformation import stack_name
+def _session(args: argparse.Namespace, graph: Graph) -> Any:
+    """A boto3 session in the spec's region; a note when the AWS settings name another."""
+    session = cloudformation.open_session(args.profile, graph.region)
+    configured = cloudformation.configured_region(args.profile)
+    if configured and configured != graph.region:
+        print(
+            f"note: using {graph.region}, the spec's region (the AWS settings say {configured})",
+            file=sys.stderr,
+        )
+    return session
 
+
+def _stack(graph: Graph, args: argparse.Namespace) -> str:
     try:
-        return stack_name(graph, args.stack)
+        return cloudformation.stack_name(graph, args.stack)
     except ValueError as invalid:
         raise UsageError(f"--stack: {invalid}") from None
 

@@ -34,6 +34,15 @@ def open_session(profile: str | None, region: str) -> Any:
         raise BackendError(f"the AWS profile {profile!r} is not configured") from None
 
 
+def configured_region(profile: str | None) -> str | None:
+    """The region the user's AWS settings name (AWS_REGION, AWS_DEFAULT_REGION, the profile)."""
+    try:
+        region: str | None = boto3.Session(profile_name=profile).region_name
+    except ProfileNotFound:
+        return None
+    return region
+
+
 def client(session: Any, service: str) -> Any:
     """A client for `service`; retries follow AWS_RETRY_MODE and AWS_MAX_ATTEMPTS as usual."""
     return session.client(service)

@@ -29,6 +29,7 @@ from paycompile.errors import BackendError
 from paycompile.output import refuse_secrets
 
 if TYPE_CHECKING:
+    from paycompile.deploy import changesets
     from paycompile.deploy.changesets import ChangeSet, ChangeSetType
     from paycompile.deploy.events import EventReader, StackEvent
     from paycompile.deploy.progress import Progress
@@ -45,6 +46,12 @@ DEPLOYED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 def open_session(profile: str | None, region: str) -> Any:
     """A boto3 session in `region`, with the named AWS profile if one is given."""
     return _aws().open_session(profile, region)
+
+
+def configured_region(profile: str | None) -> str | None:
+    """The region the AWS settings name, which the spec's region overrides."""
+    region: str | None = _aws().configured_region(profile)
+    return region
 
 
 def stack_name(graph: Graph, stack: str | None = None) -> str:
@@ -235,15 +242,7 @@ class _Run:
         template.check_size()
         live = self.live()
         change_type = _change_type(self.name, live)
-        previous = [p["ParameterKey"] for p in (live or {}).get("Parameters", [])]
-        source, url = self._source(template, bucket)
-        request = changesets.Request(
-            template=source,
-            parameters=template.parameter_values(parameters, previous),
-            capabilities=template.capabilities(),
-            tags=self.graph.tags,
-            description=f"paycompile: {self.graph.platform} ({self.graph.environment})",
-        )
+        request, url = self._request(template, parameters, live, bucket)
         change_set = changesets.create(
             self.cfn, self.name, change_type, request, made_stack=live is None
         )
@@ -251,14 +250,43 @@ class _Run:
             self.say("no changes")
             return _Proposal(None, [], url)
         self.stack_id = change_set.stack_id
+        return _Proposal(change_set, self._classified(change_set), url)
+
+    def _request(
+        self,
+        template: StackTemplate,
+        parameters: Mapping[str, str],
+        live: Mapping[str, Any] | None,
+        bucket: str | None,
+    ) -> tuple[changesets.Request, str | None]:
+        """What CreateChangeSet is sent, and the template's S3 URL if it was staged there."""
+        from paycompile.deploy.changesets import Request
+
+        previous = [p["ParameterKey"] for p in (live or {}).get("Parameters", [])]
+        values = template.parameter_values(parameters, previous)  # checked before any upload
+        source, url = self._source(template, bucket)
+        request = Request(
+            template=source,
+            parameters=values,
+            capabilities=template.capabilities(),
+            tags=self.graph.tags,
+            description=f"paycompile: {self.graph.platform} ({self.graph.environment})",
+        )
+        return request, url
+
+    def _classified(self, change_set: ChangeSet) -> list[PlannedChange]:
+        """The change set's rows, judged and shown; the change set is discarded on failure."""
+        from paycompile.deploy import changesets
+
         with ExitStack() as on_error:
             on_error.callback(self.discard, change_set)
             rows = list(changesets.rows(self.cfn, change_set))
-            deployed = self.deployed_template() if change_type == "UPDATE" else None
+            update = change_set.change_type == "UPDATE"
+            deployed = self.deployed_template() if update else None
             planned = [changesets.classify(row, deployed) for row in rows]
             self.say(changesets.change_table(planned).rstrip("\n"))
             on_error.pop_all()
-        return _Proposal(change_set, planned, url)
+        return planned
 
     def _source(
         self, template: StackTemplate, bucket: str | None
@@ -347,6 +375,14 @@ class _Run:
         )
         self.say("termination protection: on (lifecycle: retained)")
 
+    def unprotect(self, live: Mapping[str, Any]) -> None:
+        """Turn termination protection off (called only once the deletion is approved)."""
+        if live.get("EnableTerminationProtection"):
+            self.cfn.update_termination_protection(
+                StackName=live["StackId"], EnableTerminationProtection=False
+            )
+            self.say("termination protection: off")
+
     def destroy(self, guard: Guard, progress: Progress | None, poll: float) -> StackResult:
         from paycompile.deploy.aws import aws_errors
         from paycompile.deploy.changesets import change_table
@@ -360,11 +396,7 @@ class _Run:
         planned = [] if status == "REVIEW_IN_PROGRESS" else self.removals()
         self.say(change_table(planned).rstrip("\n"))
         authorise([row.change for row in planned], guard, f"destroy stack {self.name}")
-        if live.get("EnableTerminationProtection"):
-            self.cfn.update_termination_protection(
-                StackName=live["StackId"], EnableTerminationProtection=False
-            )
-            self.say("termination protection: off")
+        self.unprotect(live)
         reader = self.reader()
         with aws_errors(f"deleting stack {self.name}"):
             self.cfn.delete_stack(StackName=live["StackId"])
