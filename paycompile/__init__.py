@@ -7,7 +7,15 @@ The library API, in pipeline order::
     text = paycompile.render(graph, backend="cfn")    # the CloudFormation template
     for rule in paycompile.list_rules(): ...
 
-Backends are imported only when asked for: `import paycompile` never loads Pulumi.
+and, for CloudFormation through boto3 (each returns a `StackResult`)::
+
+    paycompile.plan(spec)                              # the change set, shown, not executed
+    paycompile.deploy(spec, guard=Guard(yes=True))     # create or update the stack
+    paycompile.destroy(spec, guard=Guard(yes=True, allow_data_loss=True))
+
+Backends are imported only when asked for: `import paycompile` never loads Pulumi, and boto3
+and rich load only when a deployment command runs. `paycompile.deploy` is the function; the
+package of the same name is reached with `from paycompile.deploy.approval import Guard`.
 """
 
 from __future__ import annotations
@@ -16,6 +24,10 @@ from paycompile.backends import BACKENDS, get_backend
 from paycompile.compiler.compile import build_graph
 from paycompile.compiler.graph import Graph, Kind, Node
 from paycompile.compiler.rules import RULES, Rule, violations
+
+# Bound after the `paycompile.deploy` package is imported, so the name stays the function.
+from paycompile.deploy.cloudformation import deploy, destroy, plan
+from paycompile.deploy.result import PlannedChange, Replacement, StackResult
 from paycompile.errors import BackendError, PaycompileError, RuleViolation, SpecError, SpecIssue
 from paycompile.spec import PlatformSpec, load_spec, load_spec_text
 
@@ -48,16 +60,22 @@ __all__ = [
     "Kind",
     "Node",
     "PaycompileError",
+    "PlannedChange",
     "PlatformSpec",
+    "Replacement",
     "Rule",
     "RuleViolation",
     "SpecError",
     "SpecIssue",
+    "StackResult",
     "build_graph",
     "compile_spec",
+    "deploy",
+    "destroy",
     "get_backend",
     "list_rules",
     "load_spec",
     "load_spec_text",
+    "plan",
     "render",
 ]

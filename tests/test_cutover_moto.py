@@ -39,7 +39,8 @@ from paycompile.compiler.graph import Graph
 from paycompile.deploy.live import live_colors
 from tests.checkers.cfn_eval import parameter_values
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("cutover")]
+# moto's state is process-wide: the modules that use it run in one worker, one after another.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("moto")]
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "platform.yaml"

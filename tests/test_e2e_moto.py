@@ -37,7 +37,8 @@ from moto_standins import (
 import paycompile
 from paycompile.compiler.graph import Graph, Kind
 
-pytestmark = pytest.mark.e2e
+# moto's state is process-wide: the modules that use it run in one worker, one after another.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("moto")]
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "platform.yaml"

@@ -15,8 +15,9 @@ def register(commands: Commands) -> None:
     spec_arguments(preview)
     preview.add_argument("--backend", choices=("pulumi",), default="pulumi")
     preview.add_argument("--stack", help="stack name (default: the environment)")
-    preview.set_defaults(handler=_run, action="preview")
-    for action in ("up", "destroy"):
+    preview.set_defaults(handler=run, action="preview")
+    # `destroy` is shared with CloudFormation: paycompile.cli.cloudformation hands it here.
+    for action in ("up",):
         command = commands.add_parser(
             action, help=f"{action} the platform with the Pulumi Automation API, once approved"
         )
@@ -25,10 +26,10 @@ def register(commands: Commands) -> None:
         command.add_argument("--backend", choices=("pulumi",), required=True)
         command.add_argument("--stack", help="stack name (default: the environment)")
         approval_arguments(command)
-        command.set_defaults(handler=_run, action=action)
+        command.set_defaults(handler=run, action=action)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     graph = compile_spec(load(args))
     from paycompile.backends import pulumi as pulumi_backend  # loaded only for deployments
 
