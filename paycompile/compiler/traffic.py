@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from paycompile.compiler.builder import Builder, elb_name, ref
+from paycompile.compiler.builder import Builder, bucket_name_prefix, elb_name, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
 from paycompile.compiler.network import Network
 from paycompile.spec import policy
@@ -238,7 +238,12 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         Kind.BUCKET,
         ("alb", "logs", "bucket"),
         # ALB log delivery writes only to SSE-S3 buckets, never SSE-KMS.
-        {"purpose": "ALB access logs", "encryption": "AES256", "expire_days": 365},
+        {
+            "purpose": "ALB access logs",
+            "encryption": "AES256",
+            "expire_days": 365,
+            "name_prefix": bucket_name_prefix(builder.name("alb", "logs", "bucket")),
+        },
         deletion="retain",
         waivers={
             "CKV_AWS_145": "ALB access logs can only be delivered to an SSE-S3 (AES256) bucket",
