@@ -37,7 +37,9 @@ def _log_group(node: Node, t: Translator) -> list[AWSObject]:
 
 def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
-    role = iam.Role(node.logical_id, AssumeRolePolicyDocument=t(props["trust_policy"]), Tags=tags(node))
+    role = iam.Role(
+        node.logical_id, AssumeRolePolicyDocument=t(props["trust_policy"]), Tags=tags(node)
+    )
     if props["role_name"]:
         role.RoleName = props["role_name"]
     if props["statements"]:
