@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycompile.compiler.builder import Builder, ref
-from paycompile.compiler.graph import Kind, Node
+from paycompile.compiler.graph import Concat, Kind, Node, Pseudo
 from paycompile.compiler.network import Network
 from paycompile.compiler.security import log_group_node, role
 from paycompile.compiler.traffic import DB_PORT, Traffic
@@ -206,6 +206,10 @@ def add_data(
             "days": spec.secret_rotation_days,
             "rotation": ROTATION_STRATEGY,
             "application": _rotation_application(builder),
+            # The Secrets Manager API endpoint the function calls, in the stack's partition.
+            "endpoint": Concat(
+                ("https://secretsmanager.", Pseudo("region"), ".", Pseudo("url_suffix"))
+            ),
             "exclude_characters": EXCLUDED_CHARACTERS,
             "kms_key": ref(data_key, "arn"),
             "subnets": [ref(s) for s in network.private_subnets],

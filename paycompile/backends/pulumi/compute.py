@@ -89,6 +89,8 @@ def _ecs_service(node: Node, t: Translator) -> Registered:
         deployment_circuit_breaker={"enable": True, "rollback": True},
         propagate_tags="SERVICE",
         enable_ecs_managed_tags=True,
+        # `up` succeeds only once the tasks are healthy, not while the circuit breaker rolls back.
+        wait_for_steady_state=True,
         tags=t.tags(node),
         opts=options(node, t),
     )

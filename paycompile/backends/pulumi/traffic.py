@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from paycompile.backends.pulumi.lifecycle import helper_options
 from paycompile.backends.pulumi.sdk import aws
 from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
 from paycompile.compiler.graph import Json, Kind, Node
 
-BUCKET_PREFIX_LIMIT = 37
-
 
 def _bucket(node: Node, t: Translator) -> Registered:
-    prefix = f"{node.name}-"
     bucket = aws.s3.Bucket(
         node.logical_id,
         # Bucket names are global: a prefix keeps the environment in it, AWS adds the rest.
-        bucket_prefix=prefix if len(prefix) <= BUCKET_PREFIX_LIMIT else None,
+        bucket_prefix=node.props["name_prefix"],
         tags=t.tags(node),
         opts=options(node, t),
     )
@@ -25,6 +23,9 @@ def _bucket(node: Node, t: Translator) -> Registered:
         f"{lid}Encryption",
         bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": props["encryption"]}}],
+        # Kept with a retained bucket, so that an orphaned bucket stays encrypted and private
+        # and still expires its logs.
+        opts=helper_options(node),
     )
     aws.s3.BucketPublicAccessBlock(
         f"{lid}PublicAccessBlock",
@@ -33,9 +34,13 @@ def _bucket(node: Node, t: Translator) -> Registered:
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
+        opts=helper_options(node),
     )
     aws.s3.BucketOwnershipControls(
-        f"{lid}Ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
+        f"{lid}Ownership",
+        bucket=bucket.id,
+        rule={"object_ownership": "BucketOwnerEnforced"},
+        opts=helper_options(node),
     )
     aws.s3.BucketLifecycleConfiguration(
         f"{lid}Lifecycle",
@@ -48,6 +53,7 @@ def _bucket(node: Node, t: Translator) -> Registered:
                 "expiration": {"days": props["expire_days"]},
             }
         ],
+        opts=helper_options(node),
     )
     return Registered(bucket)
 
