@@ -28,6 +28,10 @@ PASSPHRASE_HINT = (
     "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts the secrets "
     "in the Pulumi state at {url}"
 )
+CREDENTIALS_HINT = (
+    "no AWS credentials found: set AWS_PROFILE, run `aws sso login`, or export "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
 REGION_KEY = "aws:region"
 ACCOUNTS_KEY = "aws:allowedAccountIds"
 
@@ -105,6 +109,7 @@ def caller_account(region: str) -> str:
         from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
             BotoCoreError,
             ClientError,
+            NoCredentialsError,
         )
     except ImportError:
         raise BackendError(
@@ -112,6 +117,8 @@ def caller_account(region: str) -> str:
         ) from None
     try:
         identity = boto3.client("sts", region_name=region).get_caller_identity()
+    except NoCredentialsError:
+        raise BackendError(CREDENTIALS_HINT) from None
     except (BotoCoreError, ClientError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise BackendError(f"cannot tell which AWS account to deploy to: {reason}") from None
