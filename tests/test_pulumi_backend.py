@@ -4,11 +4,13 @@ resource options the engine receives), is byte-stable, fails loudly without the 
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +357,52 @@ def test_import_paycompile_and_cfn_never_load_pulumi() -> None:
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+# Modules of the Pulumi SDK the backend may import from: the documented public API.
+PUBLIC_PULUMI = {
+    "pulumi",
+    "pulumi.runtime",
+    "pulumi.runtime.mocks",
+    "pulumi.automation",
+    "pulumi_aws",
+    "pulumi_random",
+}
+INTERNALS = re.compile(r"_sync_await|run_pulumi_func|settings\.ROOT|\bSETTINGS\b|pulumi[\w.]*\._\w")
+
+
+def test_the_backend_uses_only_the_public_pulumi_api() -> None:
+    found = []
+    for path in sorted((ROOT / "paycompile" / "backends" / "pulumi").glob("*.py")):
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pulumi"):
+                if node.module not in PUBLIC_PULUMI:
+                    found.append(f"{path.name}: from {node.module}")
+                found += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith("_")]
+            if isinstance(node, ast.Import):
+                found += [
+                    f"{path.name}: import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("pulumi") and a.name not in PUBLIC_PULUMI
+                ]
+        found += [f"{path.name}: {m.group()}" for m in INTERNALS.finditer(source)]
+    assert found == []
+
+
+def test_the_pinned_pulumi_range_starts_at_what_the_suite_runs() -> None:
+    """pyproject's lower bounds are the releases constraints.txt installs for the suite, and
+    each range stops before the next major version."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pins = [Requirement(r) for r in project["project"]["optional-dependencies"]["pulumi"]]
+    constraints = dict(
+        line.split("==") for line in (ROOT / "constraints.txt").read_text().split() if "==" in line
+    )
+    for pin in (p for p in pins if p.name.startswith("pulumi")):
+        run = Version(constraints[pin.name.replace("-", "_")])
+        specs = {(s.operator, Version(s.version)) for s in pin.specifier}
+        assert (">=", run) in specs, f"{pin}: the suite runs {run}"
+        assert any(op == "<" for op, _ in specs), f"{pin} has no upper bound"

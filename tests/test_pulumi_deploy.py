@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi.automation import CommandError, ConfigValue, EngineEvent
-from pulumi.automation._cmd import CommandResult
+from pulumi.automation import CommandError, CommandResult, ConfigValue, EngineEvent
 
 import paycompile
 from paycompile.backends.pulumi import automation, identity
