@@ -43,6 +43,7 @@ def _resolve_secret(secret: Any, key: str) -> Join:
 def _db_cluster(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
     secret = t(props["master_secret"])
+    fields = t.graph.resolve(props["master_secret"]).props
     return [
         rds.DBCluster(
             node.logical_id,
@@ -61,7 +62,7 @@ def _db_cluster(node: Node, t: Translator) -> list[AWSObject]:
             StorageEncrypted=props["storage_encrypted"],
             KmsKeyId=t(props["kms_key"]),
             MasterUsername=_resolve_secret(secret, "username"),
-            MasterUserPassword=_resolve_secret(secret, "password"),
+            MasterUserPassword=_resolve_secret(secret, fields["password_field"]),
             DeletionProtection=props["deletion_protection"],
             BackupRetentionPeriod=props["backup_retention_days"],
             EnableCloudwatchLogsExports=props["log_exports"],

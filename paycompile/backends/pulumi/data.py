@@ -20,6 +20,8 @@ from paycompile.compiler.graph import Kind, Node
 # The version of the write-only password inputs. Raising it sends the generated password to AWS
 # again, over whatever rotation has set since: never raise it on a platform that exists.
 WRITE_ONCE = 1
+# The key under which a secret's node registers its RandomPassword for the cluster and version.
+GENERATED_PASSWORD = "generated-password"
 # Bytes of randomness in the final snapshot's name suffix, created once with the cluster.
 SNAPSHOT_SUFFIX_BYTES = 4
 
@@ -52,7 +54,7 @@ def _db_parameter_group(node: Node, t: Translator) -> Registered:
 
 
 def _password(t: Translator, secret: Node) -> random.RandomPassword:
-    password = t.helper(secret.logical_id, "password")
+    password = t.helper(secret.logical_id, GENERATED_PASSWORD)
     assert isinstance(password, random.RandomPassword)
     return password
 
@@ -150,7 +152,7 @@ def _secret(node: Node, t: Translator) -> Registered:
         tags=t.tags(node),
         opts=options(node, t),
     )
-    return Registered(secret, {"password": password})
+    return Registered(secret, {GENERATED_PASSWORD: password})
 
 
 def _secret_attachment(node: Node, t: Translator) -> Registered:
