@@ -385,6 +385,11 @@ def test_a_failure_shows_its_first_real_diagnostic(text: str, expected: str) -> 
     assert str(error) == expected
 
 
+def test_an_error_on_stderr_alone_is_still_found() -> None:
+    text = str(CommandResult(stdout="", stderr="error: could not read the stack: EOF\n", code=1))
+    assert str(command_error(text)) == "pulumi failed: could not read the stack: EOF"
+
+
 def test_only_a_missing_plugin_gets_the_install_hint() -> None:
     line = str(command_error(MISSING_PLUGIN))
     assert "pulumi plugin install resource aws v" in line and "\n" not in line

@@ -246,6 +246,8 @@ _MISSING_PLUGIN = re.compile(
 # The engine's closing summary of a failed operation: never the cause.
 _SUMMARY = re.compile(r"^(?:update|preview|destroy|refresh) failed$|^\d+ errors? occurred:?$")
 _RESOURCE_HEADER = re.compile(r"^([\w-]+:[\w/-]+:[\w-]+) \(([^)]+)\):$")
+# The labels of `str(CommandError)`: " code: N", " stdout: ...", " stderr: ...".
+_LABEL = re.compile(r"^(?:stdout|stderr):\s*")
 # Where in the provider's source an error was raised: noise to a reader.
 _SOURCE_PREFIX = re.compile(r"^(?:[\w.-]+/)*[\w.-]+\.go:\d+:\s*(?:sdk\.helper_schema:\s*)?")
 
@@ -282,7 +284,7 @@ def command_error_line(text: str) -> str:
 
 
 def first_diagnostic(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines()]
+    lines = [_LABEL.sub("", line.strip()) for line in text.splitlines()]
     resource = ""
     for index, line in enumerate(lines):
         header = _RESOURCE_HEADER.match(line)
@@ -298,7 +300,7 @@ def first_diagnostic(text: str) -> str:
                 continue
             message = detail
         return resource + _SOURCE_PREFIX.sub("", message)
-    found = [line for line in lines if line and not line.startswith(("code:", "stdout:"))]
+    found = [line for line in lines if line and not line.startswith("code:")]
     return found[-1] if found else "unknown error"
 
 
