@@ -161,6 +161,8 @@ def test_the_password_is_written_once(dev: tuple[Graph, dict[str, Any]]) -> None
     assert version["inputs"]["secretStringWoVersion"] == 1
     assert cluster["dependencies"]["masterPasswordWo"] == ["DbSecretPassword"]
     assert "DbSecretPassword" in version["dependencies"]["secretStringWo"]
+    # ...and again only with a new cluster, which starts with the generated password.
+    assert version["options"]["replaceWith"] == ["DbCluster"]
 
 
 def test_the_parameter_group_is_left_to_auto_naming(dev: tuple[Graph, dict[str, Any]]) -> None:

@@ -67,6 +67,8 @@ CLUSTER = "aws:rds/cluster:Cluster"
 ROLE = "aws:iam/role:Role"
 SERVICE = "aws:ecs/service:Service"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
 
 class FakeStack:
@@ -181,11 +183,22 @@ def test_yes_never_approves_a_replaced_database() -> None:
     assert stack.applied == ["up"]
 
 
-def test_a_new_password_is_data_loss_too() -> None:
+def test_a_new_generated_password_alone_changes_no_data() -> None:
+    """The password inputs are write-only: a new RandomPassword is sent nowhere by itself. A
+    replaced cluster is data loss, and so is the secret version replaced along with it."""
     password = "random:index/randomPassword:RandomPassword"
-    stack = FakeStack([step("replace", password, "DbSecretPassword")])
-    with pytest.raises(ChangeRefused, match="DbSecretPassword"):
-        run(stack, "up", Guard(yes=True))
+    alone = FakeStack([step("replace", password, "DbSecretPassword")])
+    run(alone, "up", Guard(yes=True))
+    assert alone.applied == ["up"]
+    with_cluster = FakeStack(
+        [
+            step("replace", password, "DbSecretPassword"),
+            *REPLACE_CLUSTER,
+            step("replace", SECRET_VERSION, "DbSecretAttachment"),
+        ]
+    )
+    with pytest.raises(ChangeRefused, match="DbCluster, DbSecretAttachment"):
+        run(with_cluster, "up", Guard(yes=True))
 
 
 def test_broadening_only_asks_for_risky_changes() -> None:
@@ -279,10 +292,6 @@ def test_the_terminal_prompt_in_a_real_pseudo_terminal(typed: str, approved: boo
 
 
 # ---------------------------------------------------------------- a rotated password stays
-
-
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
-SECRET = "aws:secretsmanager/secret:Secret"
 
 
 def test_a_new_secret_version_on_an_existing_secret_is_data_loss() -> None:

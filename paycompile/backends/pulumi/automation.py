@@ -56,10 +56,10 @@ _ACTIONS = {
     "import-replacement": Action.REPLACE,
     "delete": Action.REMOVE,
 }
-# Helper resources that carry their owner's risk: the generated password is the secret's data,
-# an inline or attached policy is the role's access.
+# Helper resources that carry their owner's risk: an inline or attached policy is the role's
+# access. (A new generated password is not: it reaches AWS only through write-only inputs, when
+# the cluster or the secret version is created, and the version is replaced with the cluster.)
 _HELPER_KINDS = {
-    "random:index/randomPassword:RandomPassword": Kind.SECRET,
     "aws:iam/rolePolicy:RolePolicy": Kind.IAM_ROLE,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Kind.IAM_ROLE,
 }

@@ -156,7 +156,8 @@ def _secret(node: Node, t: Translator) -> Registered:
 
 
 def _secret_attachment(node: Node, t: Translator) -> Registered:
-    """The secret's first value: the credentials and where to reach the database, written once."""
+    """The secret's first value: the credentials and where to reach the database, written once,
+    and again only with a new cluster (which is created with the generated password)."""
     props = node.props
     secret = t.graph.resolve(props["secret"])
     value: dict[str, Any] = {
@@ -164,12 +165,14 @@ def _secret_attachment(node: Node, t: Translator) -> Registered:
         secret.props["password_field"]: _password(t, secret).result,
         **t(props["connection"]),
     }
+    cluster = t.registered[props["cluster"].target].main
     version = aws.secretsmanager.SecretVersion(
         node.logical_id,
         secret_id=t(props["secret"]),
         secret_string_wo=pulumi.Output.secret(cast(Any, pulumi.Output.json_dumps(value))),
         secret_string_wo_version=WRITE_ONCE,
-        opts=options(node, t),
+        # A new cluster starts with the generated password: the secret must say so again too.
+        opts=options(node, t, replace_with=[cluster]),
     )
     return Registered(version)
 

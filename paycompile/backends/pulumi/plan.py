@@ -2,11 +2,11 @@
 
 `BACKEND.render(graph, "json")` runs `program.run_program` against Pulumi's mock monitor (public
 API only: `pulumi.runtime.set_mocks` and the `pulumi.runtime.test` runner) with AWS-shaped answers
-from `mocks.AwsMocks`, records every registration (type token, name, inputs, which resources
-each input came from, and the resource options the engine would apply: protect,
-retainOnDelete, ignoreChanges, deleteBeforeReplace) and the stack outputs, and writes them as
-sorted JSON. No CLI, no cloud: secret inputs are masked as "[secret]". `automation.deploy` runs
-the same program for real.
+from `mocks.AwsMocks`. It records every registration (type token, name, inputs, which resources
+each input came from, and the resource options the engine would apply: protect, retainOnDelete,
+ignoreChanges, deleteBeforeReplace, replaceWith) and the stack outputs, and writes them as sorted
+JSON. No CLI, no cloud: secret inputs are masked as "[secret]". `automation.deploy` runs the same
+program for real.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def _options(request: Any) -> dict[str, Any]:
         "deleteBeforeReplace": (
             request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None
         ),
+        "replaceWith": sorted(_urn_name(urn) for urn in request.replace_with),
     }
 
 
