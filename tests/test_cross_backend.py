@@ -101,6 +101,7 @@ PULUMI_TYPES: dict[str, str | None] = {
     "aws:rds/clusterInstance:ClusterInstance": "DbInstance",
     "aws:secretsmanager/secret:Secret": "Secret",
     "random:index/randomPassword:RandomPassword": None,
+    "random:index/randomId:RandomId": None,
     "aws:secretsmanager/secretVersion:SecretVersion": "SecretAttachment",
     "aws:secretsmanager/secretRotation:SecretRotation": "SecretRotation",
     "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": None,
@@ -339,3 +340,66 @@ def test_the_comparison_sees_a_difference(reference_spec_path: Any) -> None:
 def test_every_spec_is_the_same_platform_in_both_backends(generated: GeneratedSpec) -> None:
     template, plan = both(generated.text, generated.environment)
     assert differences(template, plan) == []
+    assert lifecycle_differences(template, plan) == []
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def cfn_lifecycle(kind: str, resource: dict[str, Any]) -> dict[str, Any]:
+    """What a stack deletion does to one CloudFormation resource."""
+    properties = resource.get("Properties", {})
+    attributes = {a["Key"]: a["Value"] for a in properties.get("LoadBalancerAttributes", [])}
+    policy = resource.get("DeletionPolicy", "Delete")
+    return {
+        "kept": policy == "Retain",
+        "final_snapshot": policy == "Snapshot" if kind == "DbCluster" else None,
+        # AWS refuses to delete it: the stack deletion would stop there.
+        "guarded": properties.get("DeletionProtection") is True
+        or attributes.get("deletion_protection.enabled") == "true",
+    }
+
+
+def pulumi_lifecycle(kind: str, resource: dict[str, Any]) -> dict[str, Any]:
+    """What a destroy does to one Pulumi resource: retained, refused (protect), snapshotted."""
+    options, inputs = resource["options"], resource["inputs"]
+    unique = bool(resource["dependencies"].get("finalSnapshotIdentifier"))
+    snapshot = inputs.get("skipFinalSnapshot") is False and unique
+    return {
+        "kept": options["retainOnDelete"],
+        "final_snapshot": snapshot if kind == "DbCluster" else None,
+        "guarded": options["protect"],
+    }
+
+
+def lifecycle_differences(template: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """Retain <-> retainOnDelete, Snapshot <-> a uniquely named final snapshot, deletion
+    protection <-> protect, for every resource both backends hold."""
+    pulumi = {r["name"]: r for r in plan["resources"]}
+    problems = []
+    for name, resource in sorted(template["Resources"].items()):
+        kind = CFN_TYPES[resource["Type"]]
+        if kind is None or name not in pulumi:
+            continue
+        cfn_side, pulumi_side = cfn_lifecycle(kind, resource), pulumi_lifecycle(kind, pulumi[name])
+        if cfn_side != pulumi_side:
+            problems.append(f"{name}: cfn {cfn_side} != pulumi {pulumi_side}")
+    return problems
+
+
+def test_reference_spec_has_the_same_lifecycle_in_both_backends(reference_spec_path: Any) -> None:
+    for environment in ("dev", "prod"):
+        template, plan = both(reference_spec_path.read_text(), environment)
+        assert lifecycle_differences(template, plan) == []
+
+
+def test_the_lifecycle_comparison_sees_a_difference(reference_spec_path: Any) -> None:
+    template, plan = both(reference_spec_path.read_text(), "prod")
+    pulumi = {r["name"]: r for r in plan["resources"]}
+    pulumi["DataKey"]["options"]["retainOnDelete"] = False
+    pulumi["Alb"]["options"]["protect"] = False
+    del pulumi["DbCluster"]["dependencies"]["finalSnapshotIdentifier"]
+    template["Resources"]["BackupVault"]["DeletionPolicy"] = "Delete"
+    found = "\n".join(lifecycle_differences(template, plan))
+    for name in ("DataKey", "Alb", "DbCluster", "BackupVault"):
+        assert f"{name}: cfn" in found, name

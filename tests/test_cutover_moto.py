@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -296,20 +295,24 @@ def test_split_weights_refuse_to_start_a_cutover(platform: Platform) -> None:
     assert platform.task_counts(service) == {"blue": 2, "green": 0}
 
 
-MOCKED_ARN = re.compile(r"arn:aws:[a-z0-9-]+:us-east-1:123456789012:(?P<name>[A-Za-z0-9]+)")
-
-
 def test_the_pulumi_programs_state_machine_runs_the_same_cutover(platform: Platform) -> None:
-    """The Pulumi plan's definition, its mocked ARNs pointed at the deployed resources, cuts over
-    in moto exactly like the CloudFormation one."""
+    """The Pulumi plan's definition, each ARN the mocks answered pointed at the deployed
+    resource of the same name, cuts over in moto exactly like the CloudFormation one."""
     graph = paycompile.compile_spec(
         paycompile.load_spec_text(yaml.safe_dump(cutover_spec()), "cutover.yaml")
     )
     plan = json.loads(paycompile.render(graph, "pulumi"))
     machine = next(r for r in plan["resources"] if r["name"] == "PayCutover")
-    cluster_arn = platform.client("ecs").describe_clusters(clusters=[platform.physical["Cluster"]])
-    arns = {**platform.physical, "Cluster": cluster_arn["clusters"][0]["clusterArn"]}
-    definition = MOCKED_ARN.sub(lambda m: arns[m["name"]], machine["inputs"]["definition"])
+    cluster = platform.client("ecs").describe_clusters(clusters=[platform.physical["Cluster"]])
+    deployed = {**platform.physical, "Cluster": cluster["clusters"][0]["clusterArn"]}
+    mocked = {
+        resource["answered"]["arn"]: deployed[resource["name"]]
+        for resource in plan["resources"]
+        if resource["answered"].get("arn") and resource["name"] in deployed
+    }
+    definition = machine["inputs"]["definition"]
+    for arn in sorted(mocked, key=len, reverse=True):
+        definition = definition.replace(arn, mocked[arn])
     sfn = platform.client("stepfunctions")
     role = sfn.describe_state_machine(stateMachineArn=platform.machines["pay"])["roleArn"]
     created = sfn.create_state_machine(

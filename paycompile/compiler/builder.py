@@ -94,3 +94,14 @@ def ref(node: Node, attribute: str = "id") -> Ref:
 def elb_name(name: str) -> str | None:
     """Load balancer and target group names fit in 32 characters or are left to the backend."""
     return name if len(name) <= policy.ELB_NAME_LIMIT else None
+
+
+# Pulumi's (Terraform's) bucket_prefix has at most 37 characters: it appends a 26-character id.
+BUCKET_PREFIX_LIMIT = 37
+
+
+def bucket_name_prefix(name: str) -> str | None:
+    """`<name>-` as a bucket name prefix (bucket names are global: the provider adds the rest), or
+    None where it would not fit and the whole name is left to the backend."""
+    prefix = f"{name}-"
+    return prefix if len(prefix) <= BUCKET_PREFIX_LIMIT else None

@@ -34,6 +34,10 @@ ROLLING_DEPLOYMENT = {
     "circuit_breaker": True,
     "rollback": True,
 }
+# Fargate tasks with their own network interface (awsvpc), logging to CloudWatch Logs.
+LAUNCH_TYPE = "FARGATE"
+NETWORK_MODE = "awsvpc"
+LOG_DRIVER = "awslogs"
 # Seconds a new task has before failed load balancer health checks count against it.
 HEALTH_CHECK_GRACE_SECONDS = 60
 
@@ -104,6 +108,9 @@ def _service(
                 "subnets": [ref(subnet) for subnet in network.private_subnets],
                 "security_groups": [ref(wiring.security_group)],
                 "assign_public_ip": False,
+                "launch_type": LAUNCH_TYPE,
+                # The service's tags reach its tasks, so a task's cost lands on its service.
+                "propagate_tags": "SERVICE",
                 "container_name": service.name,
                 "port": service.port,
                 "target_group": ref(wiring.target_groups[color], "arn"),
@@ -131,7 +138,11 @@ def _task_props(
         "image": release.image(service, color),
         "cpu": service.cpu,
         "memory": service.memory,
+        "launch_type": LAUNCH_TYPE,
+        "network_mode": NETWORK_MODE,
         "port": service.port,
+        "port_protocol": "tcp",
+        "log_driver": LOG_DRIVER,
         "user": service.user,
         "environment": dict(sorted(service.environment_variables.items())),
         "log_group": ref(log_group),

@@ -113,6 +113,8 @@ def add_cutover(builder: Builder, targets: CutoverTargets, logs_key: Node) -> No
             "definition": Json(definition(targets, api)),
             "role": ref(machine_role, "arn"),
             "log_group": ref(log_group, "arn"),
+            # Standard, not express: a cutover runs for minutes and must run exactly once.
+            "type": "STANDARD",
             "logging_level": LOGGING_LEVEL,
             "include_execution_data": True,
             "service": service.name,

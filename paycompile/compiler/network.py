@@ -10,6 +10,11 @@ from paycompile.compiler.graph import Concat, Kind, Node
 from paycompile.compiler.security import log_group_node, role, statement
 from paycompile.spec import policy
 
+# The destination of every subnet's default route.
+DEFAULT_ROUTE = "0.0.0.0/0"
+# Flow logs go to CloudWatch Logs (an encrypted log group with retention), not to S3.
+FLOW_LOG_DESTINATION = "cloud-watch-logs"
+
 
 @dataclass(frozen=True)
 class Network:
@@ -44,6 +49,7 @@ def add_network(builder: Builder, logs_key: Node) -> Network:
         {
             "vpc": ref(vpc),
             "default_route": {"gateway": ref(gateway)},
+            "default_route_destination": DEFAULT_ROUTE,
             "subnets": [ref(s) for s in public],
         },
         depends_on=(gateway.logical_id,),
@@ -56,6 +62,7 @@ def add_network(builder: Builder, logs_key: Node) -> Network:
             {
                 "vpc": ref(vpc),
                 "default_route": {"nat_gateway": ref(nats[zone % len(nats)])},
+                "default_route_destination": DEFAULT_ROUTE,
                 "subnets": [ref(subnet)],
             },
         )
@@ -70,7 +77,14 @@ def _subnet(builder: Builder, vpc: Node, tier: str, zone: int, cidr: str) -> Nod
     return builder.add(
         Kind.SUBNET,
         (tier, "subnet", zone + 1),
-        {"vpc": ref(vpc), "cidr": cidr, "zone_index": zone, "public": tier == "public"},
+        {
+            "vpc": ref(vpc),
+            "cidr": cidr,
+            "zone_index": zone,
+            "public": tier == "public",
+            # Nothing gets a public IP by default, in either tier: the ALB and NAT have their own.
+            "map_public_ip_on_launch": False,
+        },
         tags={"Tier": tier},
     )
 
@@ -80,7 +94,10 @@ def _nat_gateway(builder: Builder, subnet: Node, zone: int, gateway: Node) -> No
     # (EC2 answers Gateway.NotAttached otherwise); depending on the gateway's node waits for its
     # attachment too.
     eip = builder.add(
-        Kind.ELASTIC_IP, ("nat", "eip", zone + 1), {}, depends_on=(gateway.logical_id,)
+        Kind.ELASTIC_IP,
+        ("nat", "eip", zone + 1),
+        {"domain": "vpc"},
+        depends_on=(gateway.logical_id,),
     )
     return builder.add(
         Kind.NAT_GATEWAY,
@@ -114,6 +131,7 @@ def _flow_logs(builder: Builder, vpc: Node, logs_key: Node) -> None:
             "log_group": ref(log_group, "arn"),
             "role": ref(writer, "arn"),
             "traffic": "ALL",
+            "destination_type": FLOW_LOG_DESTINATION,
         },
     )
 

@@ -310,6 +310,12 @@ def _parameter(
     return builder.add(
         Kind.SSM_PARAMETER,
         ("param", *parts),
-        {"parameter_name": name, "value": value, "description": description},
+        {
+            "parameter_name": name,
+            # Plain configuration: a secret never goes into SSM (PAY-SEC-003).
+            "type": "String",
+            "value": value,
+            "description": description,
+        },
         name=name,
     )

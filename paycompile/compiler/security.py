@@ -8,6 +8,14 @@ from paycompile.compiler.builder import Builder, arn, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo
 from paycompile.spec import policy
 
+# The IAM policy language version every document paycompile writes uses.
+IAM_POLICY_VERSION = "2012-10-17"
+# IAM role names have at most 64 characters; a longer name is left to the backend to generate
+# (CloudFormation or Pulumi auto-naming) and the full name stays in the Name tag.
+IAM_ROLE_NAME_LIMIT = 64
+# The one inline policy each role carries.
+INLINE_POLICY_NAME = "least-privilege"
+
 # The key administrator's actions, listed rather than `kms:*` so that no policy paycompile
 # writes holds a wildcard action (PAY-GOV-002).
 KEY_ADMIN_ACTIONS = [
@@ -77,7 +85,7 @@ def kms_key(
     """A customer managed key with rotation; the account administers it, named services use it."""
     root = arn("iam", "root", region=False)
     policy = {
-        "Version": "2012-10-17",
+        "Version": IAM_POLICY_VERSION,
         "Statement": [
             {
                 "Sid": "AccountAdministers",
@@ -126,7 +134,8 @@ def regional_endpoint(service: str) -> Concat:
 
 
 def logs_principal() -> Concat:
-    """CloudWatch Logs acts under its regional principal when it uses a key."""
+    """CloudWatch Logs' regional service principal, named with the partition's DNS suffix
+    (`logs.cn-north-1.amazonaws.com.cn` in China)."""
     return regional_endpoint("logs")
 
 
@@ -149,11 +158,22 @@ def role(
     managed_policies: tuple[str, ...] = (),
 ) -> Node:
     """An IAM role one AWS service assumes, with inline least-privilege statements."""
+    name = builder.name(*parts)
+    trust = {
+        "Version": IAM_POLICY_VERSION,
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+        ],
+    }
     return builder.add(
         Kind.IAM_ROLE,
         parts,
         {
             "service": service,
+            "role_name": name if len(name) <= IAM_ROLE_NAME_LIMIT else None,
+            "trust_policy": trust,
+            "policy_name": INLINE_POLICY_NAME,
+            "policy_version": IAM_POLICY_VERSION,
             "statements": statements,
             "managed_policies": [
                 Concat(("arn:", Pseudo("partition"), f":iam::aws:policy/{policy}"))

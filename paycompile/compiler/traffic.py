@@ -6,14 +6,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paycompile.compiler import release
-from paycompile.compiler.builder import Builder, elb_name, ref
+from paycompile.compiler.builder import Builder, bucket_name_prefix, elb_name, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
 from paycompile.compiler.network import Network
 from paycompile.compiler.release import COLORS
+from paycompile.compiler.security import IAM_POLICY_VERSION
 from paycompile.spec.model import Service
 
 ANYWHERE = "0.0.0.0/0"
 DB_PORT = 3306
+# Port 80 answers every request with a permanent redirect to HTTPS (PAY-TLS-002).
+REDIRECT_TO_HTTPS = {"redirect": {"protocol": "HTTPS", "port": 443, "status": "HTTP_301"}}
+# A listener with no default service answers what no rule matches with a plain 404.
+NOT_FOUND = {"fixed_response": {"status": 404, "content_type": "text/plain"}}
+# Tasks register by IP (awsvpc networking), so target groups take IP targets.
+TARGET_TYPE = "ip"
 # Any success or redirect counts as healthy; the health path decides what it answers.
 HEALTHY_HTTP_CODES = "200-399"
 # How long a deregistered task keeps its in-flight requests: short, because a cutover moves
@@ -158,9 +165,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             "certificate_arn": spec.tls.certificate_arn,
             "ssl_policy": spec.tls.ssl_policy,
             "default_action": (
-                weighted_forward(default, target_groups[default.name])
-                if default
-                else {"fixed_response": 404}
+                weighted_forward(default, target_groups[default.name]) if default else NOT_FOUND
             ),
         },
     )
@@ -171,7 +176,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             "load_balancer": ref(load_balancer),
             "port": 80,
             "protocol": "HTTP",
-            "default_action": {"redirect_https": 443},
+            "default_action": REDIRECT_TO_HTTPS,
         },
         waivers={
             "CKV_AWS_2": "this listener only redirects to HTTPS (PAY-TLS-002)",
@@ -243,7 +248,15 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         Kind.BUCKET,
         ("alb", "logs", "bucket"),
         # ALB log delivery writes only to SSE-S3 buckets, never SSE-KMS.
-        {"purpose": "ALB access logs", "encryption": "AES256", "expire_days": 365},
+        {
+            "purpose": "ALB access logs",
+            "encryption": "AES256",
+            "expire_days": 365,
+            "expiry_rule_id": "expire-logs",
+            # The bucket owns every object, whoever writes it: no ACLs to audit.
+            "object_ownership": "BucketOwnerEnforced",
+            "name_prefix": bucket_name_prefix(builder.name("alb", "logs", "bucket")),
+        },
         deletion="retain",
         waivers={
             "CKV_AWS_145": "ALB access logs can only be delivered to an SSE-S3 (AES256) bucket",
@@ -257,6 +270,7 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         ("alb", "logs", "bucket", "policy"),
         {
             "bucket": ref(bucket),
+            "policy_version": IAM_POLICY_VERSION,
             "statements": [
                 {
                     "Sid": "AlbLogDelivery",
@@ -282,6 +296,7 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         ("alb",),
         {
             "physical_name": elb_name(builder.name("alb")),
+            "type": "application",
             "subnets": [ref(subnet) for subnet in network.public_subnets],
             "security_groups": [ref(security_group)],
             "access_logs_bucket": ref(bucket),
@@ -321,6 +336,7 @@ def _target_groups(builder: Builder, network: Network, service: Service) -> dict
                 "port": service.port,
                 # TLS ends at the ALB; inside the VPC traffic to the tasks is plain HTTP.
                 "protocol": "HTTP",
+                "target_type": TARGET_TYPE,
                 "health_check_path": service.health_check_path,
                 "health_check_matcher": HEALTHY_HTTP_CODES,
                 "deregistration_delay_seconds": DEREGISTRATION_DELAY_SECONDS,

@@ -6,6 +6,7 @@ backend's code, and lists every invariant the registrations break.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -13,10 +14,15 @@ from paycompile.spec.policy import TLS12_SSL_POLICIES
 
 SECRET = "[secret]"
 REQUIRED_TAGS = ("Environment", "CostCenter", "MigrationPhase", "Name")
-ROTATION_APPLICATION = (
-    "arn:aws:serverlessrepo:us-east-1:297356227824:applications/"
-    "SecretsManagerRDSMySQLRotationSingleUser"
-)
+# Where AWS publishes its MySQL single-user rotation function, per partition (the accounts the
+# AWS CDK deploys it from): a region's stack must deploy its own partition's copy.
+ROTATION_APPLICATIONS = {
+    "aws": "arn:aws:serverlessrepo:us-east-1:297356227824:applications/",
+    "aws-cn": "arn:aws-cn:serverlessrepo:cn-north-1:193023089310:applications/",
+    "aws-us-gov": "arn:aws-us-gov:serverlessrepo:us-gov-west-1:023102451235:applications/",
+}
+ROTATION_FUNCTION = "SecretsManagerRDSMySQLRotationSingleUser"
+SEMANTIC_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 SUBNET = "aws:ec2/subnet:Subnet"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER = "aws:lb/listener:Listener"
@@ -25,6 +31,29 @@ ECS_SERVICE = "aws:ecs/service:Service"
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+RANDOM_ID = "random:index/randomId:RandomId"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+BUCKET = "aws:s3/bucket:Bucket"
+# What a retained platform keeps when its stack is destroyed: the data (retainOnDelete). Always
+# kept: the backup vault (AWS refuses to delete one with recovery points) and the ALB log bucket
+# with the resources that keep it private and expiring.
+RETAINED_DATA = (
+    "aws:kms/key:Key",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:secretsmanager/secret:Secret",
+    RANDOM_PASSWORD,  # the secret's generated value, kept in the state with the secret
+)
+ALWAYS_KEPT = (
+    "aws:backup/vault:Vault",
+    BUCKET,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+)
+# What a destroy must refuse to touch on a retained platform (AWS deletion protection is on).
+PROTECTED_WHEN_RETAINED = (CLUSTER, LOAD_BALANCER)
 SAR_STACK = "aws:serverlessrepository/cloudFormationStack:CloudFormationStack"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 # Resource types whose pulumi-aws (or pulumi-random) schema has no `tags` input.
@@ -45,6 +74,7 @@ UNTAGGABLE = frozenset(
         "aws:cloudwatch/dashboard:Dashboard",
         "aws:backup/selection:Selection",
         RANDOM_PASSWORD,
+        "random:index/randomId:RandomId",
     }
 )
 # Inputs that carry a physical name, by resource type (the default is `name`).
@@ -63,15 +93,23 @@ Plan = dict[str, Any]
 
 
 def violations(
-    plan: Plan, *, environment: str, rotation_days: int, output_names: list[str]
+    plan: Plan,
+    *,
+    environment: str,
+    rotation_days: int,
+    output_names: list[str],
+    lifecycle: str = "ephemeral",
 ) -> list[str]:
     """Every broken invariant in `plan`, one line each; empty when the plan is compliant."""
     resources: list[dict[str, Any]] = plan["resources"]
     found: list[str] = []
-    checks = (_zones, _target_groups, _blue_green, _listeners, _database, _password, _rotation)
+    checks = (_target_groups, _blue_green, _listeners, _database, _password, _replacements)
     for check in (*checks, _tags, _iam):
         found += check(resources)
+    found += _zones(resources, plan["region"])
+    found += _rotation(resources, plan["region"])
     found += _rotation_days(resources, rotation_days)
+    found += _lifecycle(resources, lifecycle)
     found += _names(resources, environment)
     missing = sorted(set(output_names) - set(plan["outputs"]))
     found += [f"output {name} is missing" for name in missing]
@@ -86,7 +124,7 @@ def _tag(resource: dict[str, Any], key: str) -> Any:
     return (resource["inputs"].get("tags") or {}).get(key)
 
 
-def _zones(resources: list[dict[str, Any]]) -> list[str]:
+def _zones(resources: list[dict[str, Any]], region: str) -> list[str]:
     found = []
     for tier in ("public", "private"):
         subnets = [s for s in of_type(resources, SUBNET) if _tag(s, "Tier") == tier]
@@ -95,6 +133,12 @@ def _zones(resources: list[dict[str, Any]]) -> list[str]:
             found.append(
                 f"{tier} subnets: want 3 in 3 distinct AZs, got {len(subnets)} in {len(zones)}"
             )
+        # A standard zone is the region's name and one letter; Local Zones carry a city.
+        odd = sorted(
+            str(z) for z in zones if not re.fullmatch(rf"{re.escape(region)}[a-z]", str(z))
+        )
+        if odd:
+            found.append(f"{tier} subnets in zones that are not standard AZs of {region}: {odd}")
     return found
 
 
@@ -163,9 +207,8 @@ def _blue_green(resources: list[dict[str, Any]]) -> list[str]:
 
 
 def _weight_of(weights: dict[str, int], group: dict[str, Any]) -> int | None:
-    """The weight given to `group`: the plan's mocked ARNs end in the registration name."""
-    matches = [weight for arn, weight in weights.items() if arn.endswith(f":{group['name']}")]
-    return matches[0] if len(matches) == 1 else None
+    """The weight given to `group`, found by the ARN the plan says the group was answered."""
+    return weights.get(str(group.get("answered", {}).get("arn")))
 
 
 def _listeners(resources: list[dict[str, Any]]) -> list[str]:
@@ -221,19 +264,36 @@ def _database(resources: list[dict[str, Any]]) -> list[str]:
 
 
 def _password(resources: list[dict[str, Any]]) -> list[str]:
+    """The generated password reaches the cluster and the secret once, through write-only
+    inputs that no later update diffs (a rotated password is never written over)."""
     passwords = {r["name"] for r in of_type(resources, RANDOM_PASSWORD)}
-    for cluster in of_type(resources, CLUSTER):
-        source = set(cluster.get("dependencies", {}).get("masterPassword", []))
-        if cluster["inputs"].get("masterPassword") != SECRET or not source & passwords:
-            return ["the master password is not the generated RandomPassword (a literal?)"]
-    return []
+    found = []
+    for typ, key in ((CLUSTER, "masterPassword"), (SECRET_VERSION, "secretString")):
+        for resource in of_type(resources, typ):
+            inputs, write_only = resource["inputs"], f"{key}Wo"
+            source = set(resource.get("dependencies", {}).get(write_only, []))
+            if inputs.get(write_only) != SECRET or not source & passwords:
+                found.append(
+                    f"{resource['name']}: {write_only} is not the generated RandomPassword "
+                    "(a literal?)"
+                )
+            if key in inputs:
+                found.append(f"{resource['name']}: {key} is diffed on every update; write it once")
+            if not isinstance(inputs.get(f"{write_only}Version"), int):
+                found.append(f"{resource['name']}: {write_only} has no version")
+    return found
 
 
-def _rotation(resources: list[dict[str, Any]]) -> list[str]:
+def _rotation(resources: list[dict[str, Any]], region: str) -> list[str]:
+    partition = (
+        "aws-cn" if region.startswith("cn-") else "aws-us-gov" if "-gov-" in region else "aws"
+    )
+    application = ROTATION_APPLICATIONS[partition] + ROTATION_FUNCTION
     stacks = {
         r["name"]
         for r in of_type(resources, SAR_STACK)
-        if r["inputs"].get("applicationId") == ROTATION_APPLICATION
+        if r["inputs"].get("applicationId") == application
+        and SEMANTIC_VERSION.match(str(r["inputs"].get("semanticVersion")))
     }
     rotations = of_type(resources, ROTATION)
     if not rotations:
@@ -244,7 +304,7 @@ def _rotation(resources: list[dict[str, Any]]) -> list[str]:
         if not source & stacks:
             found.append(
                 f"{rotation['name']}: the rotation Lambda ARN does not come from "
-                "the SAR rotation stack"
+                f"the {partition} SAR rotation stack at a pinned version"
             )
     return found
 
@@ -316,3 +376,50 @@ def _names_environment(name: str, environment: str) -> bool:
     return (
         name.endswith(f"-{environment}") or f"-{environment}/" in name or f"/{environment}/" in name
     )
+
+
+def _options(resource: dict[str, Any]) -> dict[str, Any]:
+    return resource.get("options") or {}
+
+
+def _lifecycle(resources: list[dict[str, Any]], lifecycle: str) -> list[str]:
+    """Retain, protect and the final snapshot, as CloudFormation's DeletionPolicy would have it."""
+    retained = lifecycle == "retained"
+    found = []
+    for resource in resources:
+        typ, name, options = resource["type"], resource["name"], _options(resource)
+        keep = typ in ALWAYS_KEPT or (retained and typ in RETAINED_DATA)
+        guard = retained and typ in PROTECTED_WHEN_RETAINED
+        if bool(options.get("retainOnDelete")) != keep:
+            found.append(f"{name}: retainOnDelete should be {keep} when {lifecycle}")
+        if bool(options.get("protect")) != guard:
+            found.append(f"{name}: protect should be {guard} when {lifecycle}")
+    for cluster in of_type(resources, CLUSTER):
+        found += _final_snapshot(
+            cluster, retained, {r["name"] for r in of_type(resources, RANDOM_ID)}
+        )
+    return found
+
+
+def _final_snapshot(cluster: dict[str, Any], retained: bool, random_ids: set[str]) -> list[str]:
+    inputs, name = cluster["inputs"], cluster["name"]
+    if not retained:
+        if inputs.get("skipFinalSnapshot") is not True:
+            return [f"{name}: an ephemeral cluster must skip its final snapshot"]
+        return []
+    source = set(cluster.get("dependencies", {}).get("finalSnapshotIdentifier", []))
+    if inputs.get("skipFinalSnapshot") is not False or not inputs.get("finalSnapshotIdentifier"):
+        return [f"{name}: a retained cluster must keep a final snapshot"]
+    if not source & random_ids:
+        return [f"{name}: the final snapshot name is fixed; a second deletion would clash"]
+    return []
+
+
+def _replacements(resources: list[dict[str, Any]]) -> list[str]:
+    """Every replacement creates first, so a clash on a fixed name fails before any delete."""
+    return [
+        f"{r['name']}: deleteBeforeReplace is {_options(r).get('deleteBeforeReplace')!r}, "
+        "want an explicit False"
+        for r in resources
+        if _options(r).get("deleteBeforeReplace") is not False
+    ]

@@ -29,7 +29,9 @@ def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
         Essential=True,
         User=props["user"],
         Memory=props["memory_limit"],
-        PortMappings=[ecs.PortMapping(ContainerPort=props["port"], Protocol="tcp")],
+        PortMappings=[
+            ecs.PortMapping(ContainerPort=props["port"], Protocol=props["port_protocol"])
+        ],
         Environment=[
             ecs.Environment(Name=key, Value=value) for key, value in props["environment"].items()
         ],
@@ -39,7 +41,7 @@ def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
             for name, path in volumes.items()
         ],
         LogConfiguration=ecs.LogConfiguration(
-            LogDriver="awslogs",
+            LogDriver=props["log_driver"],
             Options={
                 "awslogs-group": t(props["log_group"]),
                 "awslogs-region": props["region"],
@@ -53,8 +55,8 @@ def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
             Family=props["family"],
             Cpu=str(props["cpu"]),
             Memory=str(props["memory"]),
-            NetworkMode="awsvpc",
-            RequiresCompatibilities=["FARGATE"],
+            NetworkMode=props["network_mode"],
+            RequiresCompatibilities=[props["launch_type"]],
             ExecutionRoleArn=t(props["execution_role"]),
             TaskRoleArn=t(props["task_role"]),
             ContainerDefinitions=[container],
@@ -74,7 +76,7 @@ def _ecs_service(node: Node, t: Translator) -> list[AWSObject]:
             Cluster=t(props["cluster"]),
             TaskDefinition=t(props["task_definition"]),
             DesiredCount=t(props["desired_count"]),
-            LaunchType="FARGATE",
+            LaunchType=props["launch_type"],
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     AssignPublicIp="ENABLED" if props["assign_public_ip"] else "DISABLED",
@@ -97,7 +99,7 @@ def _ecs_service(node: Node, t: Translator) -> list[AWSObject]:
                     Enable=deployment["circuit_breaker"], Rollback=deployment["rollback"]
                 ),
             ),
-            PropagateTags="SERVICE",
+            PropagateTags=props["propagate_tags"],
             EnableECSManagedTags=True,
             Tags=tags(node),
         )

@@ -43,13 +43,14 @@ def _resolve_secret(secret: Any, key: str) -> Join:
 def _db_cluster(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
     secret = t(props["master_secret"])
+    fields = t.graph.resolve(props["master_secret"]).props
     return [
         rds.DBCluster(
             node.logical_id,
             DBClusterIdentifier=node.name,
             Engine=props["engine"],
             EngineVersion=props["engine_version"],
-            EngineMode="provisioned",
+            EngineMode=props["engine_mode"],
             ServerlessV2ScalingConfiguration=rds.ServerlessV2ScalingConfiguration(
                 MinCapacity=props["min_capacity"], MaxCapacity=props["max_capacity"]
             ),
@@ -61,12 +62,12 @@ def _db_cluster(node: Node, t: Translator) -> list[AWSObject]:
             StorageEncrypted=props["storage_encrypted"],
             KmsKeyId=t(props["kms_key"]),
             MasterUsername=_resolve_secret(secret, "username"),
-            MasterUserPassword=_resolve_secret(secret, "password"),
+            MasterUserPassword=_resolve_secret(secret, fields["password_field"]),
             DeletionProtection=props["deletion_protection"],
             BackupRetentionPeriod=props["backup_retention_days"],
             EnableCloudwatchLogsExports=props["log_exports"],
             EnableIAMDatabaseAuthentication=props["iam_auth"],
-            CopyTagsToSnapshot=True,
+            CopyTagsToSnapshot=props["copy_tags_to_snapshot"],
             Tags=tags(node),
         )
     ]
@@ -82,7 +83,7 @@ def _db_instance(node: Node, t: Translator) -> list[AWSObject]:
             DBInstanceClass=props["instance_class"],
             Engine=props["engine"],
             PubliclyAccessible=props["publicly_accessible"],
-            EnablePerformanceInsights=True,
+            EnablePerformanceInsights=props["performance_insights"],
             PerformanceInsightsKMSKeyId=t(props["performance_insights_kms_key"]),
             AutoMinorVersionUpgrade=props["auto_minor_version_upgrade"],
             MonitoringInterval=props["monitoring_interval"],
@@ -102,7 +103,7 @@ def _secret(node: Node, t: Translator) -> list[AWSObject]:
             KmsKeyId=t(props["kms_key"]),
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 SecretStringTemplate=json.dumps({"username": props["username"]}),
-                GenerateStringKey="password",
+                GenerateStringKey=props["password_field"],
                 PasswordLength=props["password_length"],
                 ExcludeCharacters=props["exclude_characters"],
             ),
@@ -130,6 +131,7 @@ def _secret_rotation(node: Node, t: Translator) -> list[AWSObject]:
             SecretId=t(props["secret"]),
             HostedRotationLambda=secretsmanager.HostedRotationLambda(
                 RotationType=props["rotation"],
+                ExcludeCharacters=props["exclude_characters"],
                 KmsKeyArn=t(props["kms_key"]),
                 VpcSubnetIds=Join(",", t(props["subnets"])),
                 VpcSecurityGroupIds=Join(",", t(props["security_groups"])),

@@ -14,8 +14,8 @@ def _vpc(node: Node, t: Translator) -> list[AWSObject]:
         ec2.VPC(
             node.logical_id,
             CidrBlock=node.props["cidr"],
-            EnableDnsHostnames=True,
-            EnableDnsSupport=True,
+            EnableDnsHostnames=node.props["dns"],
+            EnableDnsSupport=node.props["dns"],
             Tags=tags(node),
         )
     ]
@@ -28,7 +28,7 @@ def _subnet(node: Node, t: Translator) -> list[AWSObject]:
             VpcId=t(node.props["vpc"]),
             CidrBlock=node.props["cidr"],
             AvailabilityZone=Select(node.props["zone_index"], GetAZs("")),
-            MapPublicIpOnLaunch=False,
+            MapPublicIpOnLaunch=node.props["map_public_ip_on_launch"],
             Tags=tags(node),
         )
     ]
@@ -46,7 +46,7 @@ def _internet_gateway(node: Node, t: Translator) -> list[AWSObject]:
 
 
 def _elastic_ip(node: Node, t: Translator) -> list[AWSObject]:
-    return [ec2.EIP(node.logical_id, Domain="vpc", Tags=tags(node))]
+    return [ec2.EIP(node.logical_id, Domain=node.props["domain"], Tags=tags(node))]
 
 
 def _nat_gateway(node: Node, t: Translator) -> list[AWSObject]:
@@ -70,7 +70,7 @@ def _route_table(node: Node, t: Translator) -> list[AWSObject]:
     default = ec2.Route(
         f"{node.logical_id}Default",
         RouteTableId=CfnRef(node.logical_id),
-        DestinationCidrBlock="0.0.0.0/0",
+        DestinationCidrBlock=node.props["default_route_destination"],
         **target,
     )
     associations = [
@@ -95,7 +95,7 @@ def _flow_log(node: Node, t: Translator) -> list[AWSObject]:
             ResourceId=t(node.props["vpc"]),
             ResourceType="VPC",
             TrafficType=node.props["traffic"],
-            LogDestinationType="cloud-watch-logs",
+            LogDestinationType=node.props["destination_type"],
             LogDestination=t(node.props["log_group"]),
             DeliverLogsPermissionArn=t(node.props["role"]),
             Tags=tags(node),

@@ -118,7 +118,7 @@ def _state_machine(node: Node, t: Translator) -> list[AWSObject]:
         stepfunctions.StateMachine(
             node.logical_id,
             StateMachineName=node.name,
-            StateMachineType="STANDARD",
+            StateMachineType=props["type"],
             RoleArn=t(props["role"]),
             DefinitionString=t(props["definition"]),
             LoggingConfiguration=stepfunctions.LoggingConfiguration(
@@ -138,7 +138,7 @@ def _ssm_parameter(node: Node, t: Translator) -> list[AWSObject]:
         ssm.Parameter(
             node.logical_id,
             Name=props["parameter_name"],
-            Type="String",
+            Type=props["type"],
             Value=t(props["value"]),
             Description=props["description"],
             Tags=node.tags,

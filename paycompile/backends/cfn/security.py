@@ -38,24 +38,13 @@ def _log_group(node: Node, t: Translator) -> list[AWSObject]:
 def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
     props = node.props
     role = iam.Role(
-        node.logical_id,
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": t(props["service"])},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        },
-        Tags=tags(node),
+        node.logical_id, AssumeRolePolicyDocument=t(props["trust_policy"]), Tags=tags(node)
     )
-    if len(node.name) <= 64:
-        role.RoleName = node.name
+    if props["role_name"]:
+        role.RoleName = props["role_name"]
     if props["statements"]:
-        document = {"Version": "2012-10-17", "Statement": t(props["statements"])}
-        role.Policies = [iam.Policy(PolicyName="least-privilege", PolicyDocument=document)]
+        document = {"Version": props["policy_version"], "Statement": t(props["statements"])}
+        role.Policies = [iam.Policy(PolicyName=props["policy_name"], PolicyDocument=document)]
     if props["managed_policies"]:
         role.ManagedPolicyArns = t(props["managed_policies"])
     return [role]

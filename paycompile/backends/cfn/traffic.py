@@ -31,12 +31,12 @@ def _bucket(node: Node, t: Translator) -> list[AWSObject]:
                 RestrictPublicBuckets=True,
             ),
             OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership=node.props["object_ownership"])]
             ),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
                     s3.LifecycleRule(
-                        Id="expire-logs",
+                        Id=node.props["expiry_rule_id"],
                         Status="Enabled",
                         ExpirationInDays=node.props["expire_days"],
                     )
@@ -48,7 +48,7 @@ def _bucket(node: Node, t: Translator) -> list[AWSObject]:
 
 
 def _bucket_policy(node: Node, t: Translator) -> list[AWSObject]:
-    document = {"Version": "2012-10-17", "Statement": t(node.props["statements"])}
+    document = {"Version": node.props["policy_version"], "Statement": t(node.props["statements"])}
     return [
         s3.BucketPolicy(node.logical_id, Bucket=t(node.props["bucket"]), PolicyDocument=document)
     ]
@@ -67,7 +67,7 @@ def _load_balancer(node: Node, t: Translator) -> list[AWSObject]:
     }
     balancer = elb.LoadBalancer(
         node.logical_id,
-        Type="application",
+        Type=props["type"],
         Scheme="internet-facing",
         Subnets=t(props["subnets"]),
         SecurityGroups=t(props["security_groups"]),
@@ -88,7 +88,7 @@ def _target_group(node: Node, t: Translator) -> list[AWSObject]:
         VpcId=t(props["vpc"]),
         Port=props["port"],
         Protocol=props["protocol"],
-        TargetType="ip",
+        TargetType=props["target_type"],
         HealthCheckPath=props["health_check_path"],
         HealthCheckProtocol=props["protocol"],
         Matcher=elb.Matcher(HttpCode=props["health_check_matcher"]),
@@ -117,17 +117,21 @@ def _forward_config(groups: list[dict[str, Any]], t: Translator) -> elb.ForwardC
 def _action(action: dict[str, Any], t: Translator) -> elb.Action:
     if "forward" in action:
         return elb.Action(Type="forward", ForwardConfig=_forward_config(action["forward"], t))
-    if "redirect_https" in action:
+    if "redirect" in action:
+        redirect = action["redirect"]
         return elb.Action(
             Type="redirect",
             RedirectConfig=elb.RedirectConfig(
-                Protocol="HTTPS", Port=str(action["redirect_https"]), StatusCode="HTTP_301"
+                Protocol=redirect["protocol"],
+                Port=str(redirect["port"]),
+                StatusCode=redirect["status"],
             ),
         )
+    fixed = action["fixed_response"]
     return elb.Action(
         Type="fixed-response",
         FixedResponseConfig=elb.FixedResponseConfig(
-            StatusCode=str(action["fixed_response"]), ContentType="text/plain"
+            StatusCode=str(fixed["status"]), ContentType=fixed["content_type"]
         ),
     )
 
@@ -142,7 +146,7 @@ def _listener(node: Node, t: Translator) -> list[AWSObject]:
         DefaultActions=[_action(props["default_action"], t)],
         Tags=tags(node),
     )
-    if props["protocol"] == "HTTPS":
+    if "certificate_arn" in props:
         listener.Certificates = [elb.Certificate(CertificateArn=props["certificate_arn"])]
         listener.SslPolicy = props["ssl_policy"]
     return [listener]

@@ -1,9 +1,10 @@
 """Preview, deploy and destroy the graph's Pulumi program with the Automation API.
 
-The program runs inline (no Pulumi.yaml on disk); state goes to a local file backend under the
-user's data directory unless PULUMI_BACKEND_URL says otherwise, encrypted with the passphrase in
-PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE). Every failure the user can fix
-becomes a one-line BackendError (exit 3) instead of a traceback.
+The program runs inline (no Pulumi.yaml on disk). Which stack, which state, which account:
+`identity` (the stack of one platform, environment, region and account, and the state backend
+with its secrets provider). Every failure the user can fix becomes one line: a BackendError
+(exit 3) naming the first real diagnostic, or a ChangeRefused (exit 4) when the engine refuses to
+delete or replace a protected resource.
 
 `up` and `destroy` never run blind: each first previews what it would do, shows it as a change
 table classified by `paycompile.changes` (data loss, widened access), and goes on only once
@@ -12,32 +13,36 @@ table classified by `paycompile.changes` (data loss, widened access), and goes o
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from paycompile.changes.model import Action, Change, risks_of
+from paycompile.backends.pulumi.identity import (
+    Identity,
+    caller_account,
+    check_identity,
+    create_state_directory,
+    identity_config,
+    require_passphrase,
+    secrets_provider,
+    state_backend_url,
+)
+from paycompile.changes.model import Action, Change, Risk, risks_of
 from paycompile.changes.table import change_table
 from paycompile.compiler.graph import Graph, Kind, Node
 from paycompile.deploy.approval import Guard, authorise
-from paycompile.errors import BackendError
+from paycompile.errors import BackendError, ChangeRefused, PaycompileError
 
 if TYPE_CHECKING:
-    from pulumi.automation import EngineEvent, StepEventMetadata
+    from pulumi.automation import ConfigValue, EngineEvent, StepEventMetadata
 
 Verb = Literal["preview", "up", "destroy"]
 OnOutput = Callable[[str], None]
 INSTALL_HINT = (
     "the Pulumi CLI is not on PATH: install it with `curl -fsSL https://get.pulumi.com | sh` "
     "(or see https://www.pulumi.com/docs/install/) and run the command again"
-)
-PASSPHRASE_HINT = (
-    "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts the secrets "
-    "in the local Pulumi state"
 )
 # Pulumi's step operations, as the change they make to one resource. Operations not listed
 # (same, read, refresh, discard) change nothing in the account.
@@ -51,13 +56,14 @@ _ACTIONS = {
     "import-replacement": Action.REPLACE,
     "delete": Action.REMOVE,
 }
-# Helper resources that carry their owner's risk: the generated password is the secret's data,
-# an inline or attached policy is the role's access.
+# Helper resources that carry their owner's risk: an inline or attached policy is the role's
+# access. (A new generated password is not: it reaches AWS only through write-only inputs, when
+# the cluster or the secret version is created, and the version is replaced with the cluster.)
 _HELPER_KINDS = {
-    "random:index/randomPassword:RandomPassword": Kind.SECRET,
     "aws:iam/rolePolicy:RolePolicy": Kind.IAM_ROLE,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Kind.IAM_ROLE,
 }
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
 
 class Stack(Protocol):
@@ -70,23 +76,8 @@ class Stack(Protocol):
     def preview_destroy(self, *, on_event: Callable[[EngineEvent], Any] | None = ...) -> Any: ...
     def up(self, *, on_output: Callable[[str], Any] | None = ...) -> Any: ...
     def destroy(self, *, on_output: Callable[[str], Any] | None = ...) -> Any: ...
-
-
-def user_data_dir() -> Path:
-    """Where per-user application data lives on this platform."""
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-
-
-def state_backend_url() -> str:
-    """PULUMI_BACKEND_URL if set, else a file backend private to this user."""
-    configured = os.environ.get("PULUMI_BACKEND_URL")
-    if configured:
-        return configured
-    return f"file://{(user_data_dir() / 'paycompile' / 'pulumi-state').as_posix()}"
+    def get_all_config(self) -> Mapping[str, ConfigValue]: ...
+    def set_config(self, key: str, value: ConfigValue, *, path: bool = ...) -> None: ...
 
 
 def deploy(
@@ -96,25 +87,26 @@ def deploy(
     on_output: OnOutput = print,
     guard: Guard | None = None,
 ) -> int:
-    """Runs `action` on stack `stack` (default: the graph's environment); 0 on success.
+    """Runs `action` on the platform's stack (default name: see `identity.stack_name`); 0 on
+    success.
 
     `preview` only shows the change table. `up` and `destroy` show it, then apply it only if
     `guard` approves (ChangeRefused, exit 4, otherwise). Raises BackendError with one line when
-    the CLI, its plugins, the passphrase or the deployment itself fails. Nothing is created
-    before the CLI is known to be there.
+    the CLI, its plugins, the passphrase, the credentials or the deployment itself fails. Nothing
+    is created before the CLI, the passphrase and the caller's account are known.
     """
     if shutil.which("pulumi") is None:
         raise BackendError(INSTALL_HINT)
     backend_url = state_backend_url()
-    if backend_url.startswith("file://") and not _has_passphrase():
-        raise BackendError(PASSPHRASE_HINT)
+    require_passphrase(backend_url)
+    identity = Identity.of(graph, caller_account(graph.region), stack)
     from pulumi import automation as auto
 
     try:
-        opened = open_stack(graph, stack or graph.environment, backend_url)
+        opened = open_stack(graph, identity, backend_url)
         return run_action(opened, graph, action, guard or Guard(), on_output)
     except auto.CommandError as error:
-        raise BackendError(command_error_line(str(error))) from None
+        raise command_error(str(error)) from None
     except FileNotFoundError as error:
         raise BackendError(f"cannot run the Pulumi CLI: {error}") from None
 
@@ -162,7 +154,8 @@ def changes_of(steps: list[StepEventMetadata], graph: Graph) -> list[Change]:
         if earlier is not None and earlier.action is Action.REPLACE:
             continue
         by_urn[step.urn] = _change(step, action, graph)
-    return list(by_urn.values())
+    changes = list(by_urn.values())
+    return [_overwrites_rotated_password(change, changes, graph) for change in changes]
 
 
 def _change(step: StepEventMetadata, action: Action, graph: Graph) -> Change:
@@ -175,6 +168,30 @@ def _change(step: StepEventMetadata, action: Action, graph: Graph) -> Change:
     return Change(name, step.type, action, kind, kept, risks_of(kind, action, kept))
 
 
+def _overwrites_rotated_password(change: Change, changes: list[Change], graph: Graph) -> Change:
+    """A secret version written into a secret that already exists replaces its current value,
+    which rotation may have changed since: every service would lose the database."""
+    if change.resource_type != SECRET_VERSION or change.action not in (Action.ADD, Action.REPLACE):
+        return change
+    node = graph.nodes.get(change.logical_id)
+    secret = node.props.get("secret") if node is not None else None
+    new_secret = any(
+        c.logical_id == getattr(secret, "target", None) and c.action is Action.ADD for c in changes
+    )
+    if new_secret:
+        return change
+    reason = "writes the first password over the secret's current (possibly rotated) value"
+    return Change(
+        change.logical_id,
+        change.resource_type,
+        change.action,
+        change.kind,
+        change.kept,
+        change.risks | {Risk.DATA_LOSS},
+        (*change.reasons, reason),
+    )
+
+
 def _owner(graph: Graph, name: str) -> Node | None:
     """The graph node a Pulumi resource belongs to: its own, or the one its name extends."""
     if name in graph.nodes:
@@ -183,33 +200,31 @@ def _owner(graph: Graph, name: str) -> Node | None:
     return graph.nodes[max(owners, key=len)] if owners else None
 
 
-def _has_passphrase() -> bool:
-    return bool(
-        os.environ.get("PULUMI_CONFIG_PASSPHRASE")
-        or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
-    )
-
-
-def open_stack(graph: Graph, stack_name: str, backend_url: str) -> Stack:
-    """Select (or create) the stack, with the inline program and the spec's region."""
+def open_stack(graph: Graph, identity: Identity, backend_url: str) -> Stack:
+    """Select (or create) the stack with the inline program; refuse one that belongs to another
+    account or region; record the account and region in its config."""
     # Imported here: only a deployment needs the Automation API.
     from pulumi import automation as auto
 
     from paycompile.backends.pulumi.program import run_program
 
-    if backend_url.startswith("file://"):
-        Path(backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    create_state_directory(backend_url)
     settings = auto.ProjectSettings(
         name=graph.platform, runtime="python", backend=auto.ProjectBackend(url=backend_url)
     )
-    options = auto.LocalWorkspaceOptions(project_settings=settings, secrets_provider="passphrase")
-    stack = auto.create_or_select_stack(
-        stack_name=stack_name,
+    options = auto.LocalWorkspaceOptions(
+        project_settings=settings, secrets_provider=secrets_provider(backend_url)
+    )
+    stack: Stack = auto.create_or_select_stack(
+        stack_name=identity.stack,
         project_name=graph.platform,
         program=lambda: _program(run_program, graph),
         opts=options,
     )
-    stack.set_config("aws:region", auto.ConfigValue(value=graph.region))
+    configured = {key: value.value for key, value in stack.get_all_config().items()}
+    check_identity(configured, identity)
+    for key, value, path in identity_config(identity):
+        stack.set_config(key, auto.ConfigValue(value=value), path=path)
     return stack
 
 
@@ -217,25 +232,86 @@ def _program(run_program: Callable[[Graph], Any], graph: Graph) -> None:
     run_program(graph)
 
 
+# ---------------------------------------------------------------- errors as one line
+
+_PROTECTED = re.compile(
+    r"(?:unable to (?:delete|replace) resource|refusing to delete protected resource)\s+"
+    r"\"?(urn:pulumi:[^\"\s]+)"
+)
+_MISSING_PLUGIN = re.compile(
+    r"no resource plugin '?pulumi-resource-(aws|random)'?"
+    r"|could not (?:find|load) (?:the )?(?:resource )?plugin (?:for |')?(?:pulumi-resource-)?"
+    r"(aws|random)\b"
+)
+# The engine's closing summary of a failed operation: never the cause.
+_SUMMARY = re.compile(r"^(?:update|preview|destroy|refresh) failed$|^\d+ errors? occurred:?$")
+_RESOURCE_HEADER = re.compile(r"^([\w-]+:[\w/-]+:[\w-]+) \(([^)]+)\):$")
+# The labels of `str(CommandError)`: " code: N", " stdout: ...", " stderr: ...".
+_LABEL = re.compile(r"^(?:stdout|stderr):\s*")
+# Where in the provider's source an error was raised: noise to a reader.
+_SOURCE_PREFIX = re.compile(r"^(?:[\w.-]+/)*[\w.-]+\.go:\d+:\s*(?:sdk\.helper_schema:\s*)?")
+
+
+def command_error(text: str) -> PaycompileError:
+    """The error a failed Pulumi command stands for, as one line."""
+    protected = sorted({urn.rsplit("::", 1)[-1] for urn in _PROTECTED.findall(text)})
+    if protected:
+        return ChangeRefused(protected_line(protected))
+    return BackendError(command_error_line(text))
+
+
+def protected_line(names: list[str]) -> str:
+    many = len(names) > 1
+    return (
+        f"refused: {', '.join(names)} {'are' if many else 'is'} protected (a retained platform's "
+        f"deletion-protected {'resources' if many else 'resource'}), so Pulumi will not delete or "
+        "replace it; nothing was changed. To remove a retained platform on purpose, set "
+        "`lifecycle: ephemeral` for it, run `up` (it turns deletion protection off), then `destroy`"
+    )
+
+
 def command_error_line(text: str) -> str:
-    """One line for a failed Pulumi command: the fix when we know it, else its last error."""
-    lowered = text.lower()
-    if (
-        "plugin" in lowered
-        and ("aws" in lowered or "random" in lowered)
-        and (
-            "no resource plugin" in lowered or "could not find" in lowered or "not found" in lowered
-        )
-    ):
+    """One line for a failed Pulumi command: the fix when we know it, else its first real
+    diagnostic (the resource and the provider's message), never the closing summary."""
+    plugin = _MISSING_PLUGIN.search(text)
+    if plugin:
         return (
             "the Pulumi aws/random plugins are missing: run `pulumi plugin install resource aws "
             f"{_version('pulumi_aws')}` and `pulumi plugin install resource random "
             f"{_version('pulumi_random')}`"
         )
-    errors = [line.strip() for line in text.splitlines() if "error:" in line.lower()]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    detail = (errors or lines or ["unknown error"])[-1]
-    return f"pulumi failed: {detail}"
+    return f"pulumi failed: {first_diagnostic(text)}"
+
+
+def first_diagnostic(text: str) -> str:
+    lines = [_LABEL.sub("", line.strip()) for line in text.splitlines()]
+    resource = ""
+    for index, line in enumerate(lines):
+        header = _RESOURCE_HEADER.match(line)
+        if header:
+            resource = f"{header.group(2)} ({header.group(1)}): "
+            continue
+        if not line.lower().startswith("error:"):
+            continue
+        message = line[len("error:") :].strip()
+        if _SUMMARY.match(message):
+            detail = _continuation(lines, index + 1)
+            if not detail:
+                continue
+            message = detail
+        return resource + _SOURCE_PREFIX.sub("", message)
+    found = [line for line in lines if line and not line.startswith("code:")]
+    return found[-1] if found else "unknown error"
+
+
+def _continuation(lines: list[str], start: int) -> str:
+    """The `* cause` lines under an `N errors occurred:` summary, joined."""
+    causes = []
+    for line in lines[start:]:
+        if not line.startswith("*"):
+            break
+        causes.append(line.lstrip("* ").strip())
+    return "; ".join(causes)
 
 
 def _version(distribution: str) -> str:

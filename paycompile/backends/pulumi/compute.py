@@ -29,7 +29,7 @@ def _container(props: dict[str, Any]) -> dict[str, Any]:
         "essential": True,
         "user": props["user"],
         "memory": props["memory_limit"],
-        "portMappings": [{"containerPort": props["port"], "protocol": "tcp"}],
+        "portMappings": [{"containerPort": props["port"], "protocol": props["port_protocol"]}],
         "environment": [{"name": k, "value": v} for k, v in props["environment"].items()],
         "readonlyRootFilesystem": props["read_only_root_filesystem"],
         "mountPoints": [
@@ -37,7 +37,7 @@ def _container(props: dict[str, Any]) -> dict[str, Any]:
             for name, path in props["scratch_volumes"].items()
         ],
         "logConfiguration": {
-            "logDriver": "awslogs",
+            "logDriver": props["log_driver"],
             "options": {
                 "awslogs-group": props["log_group"],
                 "awslogs-region": props["region"],
@@ -54,8 +54,8 @@ def _task_definition(node: Node, t: Translator) -> Registered:
         family=props["family"],
         cpu=str(props["cpu"]),
         memory=str(props["memory"]),
-        network_mode="awsvpc",
-        requires_compatibilities=["FARGATE"],
+        network_mode=props["network_mode"],
+        requires_compatibilities=[props["launch_type"]],
         execution_role_arn=t(props["execution_role"]),
         task_role_arn=t(props["task_role"]),
         container_definitions=t(Json([_container(props)])),
@@ -75,7 +75,7 @@ def _ecs_service(node: Node, t: Translator) -> Registered:
         cluster=t(props["cluster"]),
         task_definition=t(props["task_definition"]),
         desired_count=t(props["desired_count"]),
-        launch_type="FARGATE",
+        launch_type=props["launch_type"],
         network_configuration={
             "subnets": t(props["subnets"]),
             "security_groups": t(props["security_groups"]),
@@ -95,8 +95,10 @@ def _ecs_service(node: Node, t: Translator) -> Registered:
             "enable": deployment["circuit_breaker"],
             "rollback": deployment["rollback"],
         },
-        propagate_tags="SERVICE",
+        propagate_tags=props["propagate_tags"],
         enable_ecs_managed_tags=True,
+        # `up` succeeds only once the tasks are healthy, not while the circuit breaker rolls back.
+        wait_for_steady_state=True,
         tags=t.tags(node),
         opts=options(node, t),
     )

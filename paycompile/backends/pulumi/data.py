@@ -1,37 +1,29 @@
-"""Pulumi resources of the data area: Aurora, its generated secret and its rotation."""
+"""Pulumi resources of the data area: Aurora, its generated secret and its rotation.
+
+The generated password reaches AWS exactly once: the cluster's `master_password_wo` and the
+secret's `secret_string_wo` are write-only inputs that Pulumi never diffs, sent again only when
+their `*_wo_version` changes. So no later `up` (a new key in the secret's JSON, a new password
+policy, a replaced RandomPassword) writes over a password that rotation has since changed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
+from paycompile.backends.pulumi.lifecycle import helper_options
 from paycompile.backends.pulumi.sdk import aws, random
 from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
 from paycompile.compiler.graph import Kind, Node
 
-# The rotation functions AWS publishes in the Serverless Application Repository, by the
-# rotation strategy the graph names. Deployed as a nested stack: never a made-up Lambda ARN.
-ROTATION_APPLICATIONS = {
-    "MySQLSingleUser": (
-        "arn:aws:serverlessrepo:us-east-1:297356227824:applications/"
-        "SecretsManagerRDSMySQLRotationSingleUser"
-    ),
-    "MySQLMultiUser": (
-        "arn:aws:serverlessrepo:us-east-1:297356227824:applications/"
-        "SecretsManagerRDSMySQLRotationMultiUser"
-    ),
-}
-
-
-ROTATION_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"]
-
-
-ROTATION_OUTPUT = "RotationLambdaARN"
-
-
-# random_password's default special characters; the secret's excluded ones are taken out.
-RANDOM_SPECIALS = "!@#$%&*()-_=+[]{}<>:?"
+# The version of the write-only password inputs. Raising it sends the generated password to AWS
+# again, over whatever rotation has set since: never raise it on a platform that exists.
+WRITE_ONCE = 1
+# The key under which a secret's node registers its RandomPassword for the cluster and version.
+GENERATED_PASSWORD = "generated-password"
+# Bytes of randomness in the final snapshot's name suffix, created once with the cluster.
+SNAPSHOT_SUFFIX_BYTES = 4
 
 
 def _db_subnet_group(node: Node, t: Translator) -> Registered:
@@ -48,9 +40,10 @@ def _db_subnet_group(node: Node, t: Translator) -> Registered:
 
 def _db_parameter_group(node: Node, t: Translator) -> Registered:
     props = node.props
+    # No fixed name, as in CloudFormation: a family change replaces the group create-first while
+    # the cluster still uses the old one. The Name tag keeps the intended name.
     group = aws.rds.ClusterParameterGroup(
         node.logical_id,
-        name=node.name,
         family=props["family"],
         description=props["description"],
         parameters=[{"name": k, "value": v} for k, v in props["parameters"].items()],
@@ -60,17 +53,37 @@ def _db_parameter_group(node: Node, t: Translator) -> Registered:
     return Registered(group)
 
 
+def _password(t: Translator, secret: Node) -> random.RandomPassword:
+    password = t.helper(secret.logical_id, GENERATED_PASSWORD)
+    assert isinstance(password, random.RandomPassword)
+    return password
+
+
+def _final_snapshot(node: Node) -> pulumi.Output[str] | None:
+    """`<prefix>-<8 hex>`, the suffix drawn once with the cluster: a platform deleted, created
+    again and deleted again does not clash with its first final snapshot."""
+    prefix = node.props["final_snapshot_prefix"]
+    if prefix is None:
+        return None
+    suffix = random.RandomId(
+        f"{node.logical_id}FinalSnapshotSuffix",
+        byte_length=SNAPSHOT_SUFFIX_BYTES,
+        keepers={"cluster": node.name},
+        opts=helper_options(node),
+    )
+    return pulumi.Output.concat(prefix, "-", suffix.hex)
+
+
 def _db_cluster(node: Node, t: Translator) -> Registered:
     props = node.props
-    secret_node = t.graph.resolve(props["master_secret"])
-    password: random.RandomPassword = t.helper(secret_node.logical_id, "password")  # type: ignore[assignment]
-    snapshot = node.deletion == "snapshot"
+    secret = t.graph.resolve(props["master_secret"])
+    final_snapshot = _final_snapshot(node)
     cluster = aws.rds.Cluster(
         node.logical_id,
         cluster_identifier=node.name,
         engine=props["engine"],
         engine_version=props["engine_version"],
-        engine_mode="provisioned",
+        engine_mode=props["engine_mode"],
         serverlessv2_scaling_configuration={
             "min_capacity": props["min_capacity"],
             "max_capacity": props["max_capacity"],
@@ -82,20 +95,20 @@ def _db_cluster(node: Node, t: Translator) -> Registered:
         vpc_security_group_ids=t(props["security_groups"]),
         storage_encrypted=props["storage_encrypted"],
         kms_key_id=t(props["kms_key"]),
-        # The generated password, never a literal; the secret holds the same value.
-        master_username=secret_node.props["username"],
-        master_password=password.result,
+        # The generated password, never a literal; the secret holds the same value. Written once.
+        master_username=secret.props["username"],
+        master_password_wo=_password(t, secret).result,
+        master_password_wo_version=WRITE_ONCE,
         deletion_protection=props["deletion_protection"],
-        skip_final_snapshot=not snapshot,
-        final_snapshot_identifier=f"{node.name}-final" if snapshot else None,
+        skip_final_snapshot=final_snapshot is None,
+        final_snapshot_identifier=final_snapshot,
+        apply_immediately=props["apply_immediately"],
         backup_retention_period=props["backup_retention_days"],
         enabled_cloudwatch_logs_exports=props["log_exports"],
         iam_database_authentication_enabled=props["iam_auth"],
-        copy_tags_to_snapshot=True,
+        copy_tags_to_snapshot=props["copy_tags_to_snapshot"],
         tags=t.tags(node),
-        # Rotation changes the live password every few weeks; Pulumi must not write the
-        # generated first password back on the next `up`.
-        opts=options(node, t, ignore_changes=["masterPassword"]),
+        opts=options(node, t),
     )
     return Registered(cluster)
 
@@ -109,11 +122,12 @@ def _db_instance(node: Node, t: Translator) -> Registered:
         instance_class=props["instance_class"],
         engine=props["engine"],
         publicly_accessible=props["publicly_accessible"],
-        performance_insights_enabled=True,
+        performance_insights_enabled=props["performance_insights"],
         performance_insights_kms_key_id=t(props["performance_insights_kms_key"]),
         auto_minor_version_upgrade=props["auto_minor_version_upgrade"],
         monitoring_interval=props["monitoring_interval"],
         monitoring_role_arn=t(props["monitoring_role"]),
+        apply_immediately=props["apply_immediately"],
         tags=t.tags(node),
         opts=options(node, t),
     )
@@ -122,75 +136,76 @@ def _db_instance(node: Node, t: Translator) -> Registered:
 
 def _secret(node: Node, t: Translator) -> Registered:
     props = node.props
-    excluded = set(props["exclude_characters"])
     password = random.RandomPassword(
         f"{node.logical_id}Password",
         length=props["password_length"],
         special=True,
-        override_special="".join(c for c in RANDOM_SPECIALS if c not in excluded),
+        override_special=props["password_punctuation"],
+        opts=helper_options(node),
     )
     secret = aws.secretsmanager.Secret(
         node.logical_id,
         name=node.name,
         description=props["description"],
         kms_key_id=t(props["kms_key"]),
-        # A deleted ephemeral secret goes at once, so the next stack can reuse its name.
-        recovery_window_in_days=0 if node.deletion == "delete" else 30,
+        recovery_window_in_days=props["recovery_window_days"],
         tags=t.tags(node),
         opts=options(node, t),
     )
-    return Registered(secret, {"password": password})
-
-
-def _json_text(value: Any) -> Any:
-    return pulumi.Output.json_dumps(value)
+    return Registered(secret, {GENERATED_PASSWORD: password})
 
 
 def _secret_attachment(node: Node, t: Translator) -> Registered:
-    """The secret's value: the credentials and, once the cluster exists, where to reach it."""
-    secret_node = t.graph.resolve(node.props["secret"])
-    cluster: aws.rds.Cluster = t.registered[node.props["cluster"].target].main  # type: ignore[assignment]
-    password: random.RandomPassword = t.helper(secret_node.logical_id, "password")  # type: ignore[assignment]
-    value: Any = {
-        "engine": "mysql",
-        "host": cluster.endpoint,
-        "port": cluster.port,
-        "username": secret_node.props["username"],
-        "password": password.result,
-        "dbname": cluster.database_name,
-        "dbClusterIdentifier": cluster.cluster_identifier,
+    """The secret's first value: the credentials and where to reach the database, written once,
+    and again only with a new cluster (which is created with the generated password)."""
+    props = node.props
+    secret = t.graph.resolve(props["secret"])
+    value: dict[str, Any] = {
+        "username": secret.props["username"],
+        secret.props["password_field"]: _password(t, secret).result,
+        **t(props["connection"]),
     }
+    cluster = t.registered[props["cluster"].target].main
     version = aws.secretsmanager.SecretVersion(
         node.logical_id,
-        secret_id=t(node.props["secret"]),
-        secret_string=pulumi.Output.secret(_json_text(value)),
-        opts=options(node, t),
+        secret_id=t(props["secret"]),
+        secret_string_wo=pulumi.Output.secret(cast(Any, pulumi.Output.json_dumps(value))),
+        secret_string_wo_version=WRITE_ONCE,
+        # A new cluster starts with the generated password: the secret must say so again too.
+        opts=options(node, t, replace_with=[cluster]),
     )
     return Registered(version)
 
 
+def _joined(values: list[Any]) -> pulumi.Output[str]:
+    return pulumi.Output.all(*values).apply(",".join)
+
+
 def _secret_rotation(node: Node, t: Translator) -> Registered:
     props = node.props
+    application = props["application"]
     function = aws.serverlessrepository.CloudFormationStack(
         f"{node.logical_id}Function",
         name=node.name,
-        application_id=ROTATION_APPLICATIONS[props["rotation"]],
-        capabilities=ROTATION_CAPABILITIES,
+        application_id=application["id"],
+        semantic_version=application["version"],
+        capabilities=application["capabilities"],
         parameters={
-            "endpoint": pulumi.Output.concat(
-                "https://secretsmanager.", t.pseudo("region"), ".", t.pseudo("url_suffix")
-            ),
+            "endpoint": t(props["endpoint"]),
             "functionName": node.name,
-            "vpcSubnetIds": pulumi.Output.all(*t(props["subnets"])).apply(",".join),
-            "vpcSecurityGroupIds": pulumi.Output.all(*t(props["security_groups"])).apply(",".join),
+            "vpcSubnetIds": _joined(t(props["subnets"])),
+            "vpcSecurityGroupIds": _joined(t(props["security_groups"])),
             "kmsKeyArn": t(props["kms_key"]),
+            "excludeCharacters": props["exclude_characters"],
         },
         tags={**t.graph.tags, "Name": node.name},
+        opts=helper_options(node),
     )
+    output = application["function_output"]
     rotation = aws.secretsmanager.SecretRotation(
         node.logical_id,
         secret_id=t(props["secret"]),
-        rotation_lambda_arn=function.outputs.apply(lambda outputs: outputs[ROTATION_OUTPUT]),
+        rotation_lambda_arn=function.outputs.apply(lambda outputs: outputs[output]),
         rotation_rules={"automatically_after_days": props["days"]},
         opts=options(node, t),
     )

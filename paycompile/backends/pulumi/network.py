@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
+from paycompile.backends.pulumi.lifecycle import helper_options
 from paycompile.backends.pulumi.sdk import aws
 from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
 from paycompile.compiler.graph import Kind, Node
-
-ANYWHERE = "0.0.0.0/0"
 
 
 def _vpc(node: Node, t: Translator) -> Registered:
@@ -30,7 +29,7 @@ def _subnet(node: Node, t: Translator) -> Registered:
         vpc_id=t(props["vpc"]),
         cidr_block=props["cidr"],
         availability_zone=t.zone(props["zone_index"]),
-        map_public_ip_on_launch=False,
+        map_public_ip_on_launch=props["map_public_ip_on_launch"],
         tags=t.tags(node),
         opts=options(node, t),
     )
@@ -46,7 +45,12 @@ def _internet_gateway(node: Node, t: Translator) -> Registered:
 
 def _elastic_ip(node: Node, t: Translator) -> Registered:
     return Registered(
-        aws.ec2.Eip(node.logical_id, domain="vpc", tags=t.tags(node), opts=options(node, t))
+        aws.ec2.Eip(
+            node.logical_id,
+            domain=node.props["domain"],
+            tags=t.tags(node),
+            opts=options(node, t),
+        )
     )
 
 
@@ -76,14 +80,17 @@ def _route_table(node: Node, t: Translator) -> Registered:
         "default": aws.ec2.Route(
             f"{node.logical_id}Default",
             route_table_id=table.id,
-            destination_cidr_block=ANYWHERE,
-            opts=options(node, t),
+            destination_cidr_block=props["default_route_destination"],
+            opts=helper_options(node),
             **target,
         )
     }
     for index, subnet in enumerate(props["subnets"]):
         helpers[f"subnet{index + 1}"] = aws.ec2.RouteTableAssociation(
-            f"{node.logical_id}Subnet{index + 1}", route_table_id=table.id, subnet_id=t(subnet)
+            f"{node.logical_id}Subnet{index + 1}",
+            route_table_id=table.id,
+            subnet_id=t(subnet),
+            opts=helper_options(node),
         )
     return Registered(table, helpers)
 
@@ -94,7 +101,7 @@ def _flow_log(node: Node, t: Translator) -> Registered:
         node.logical_id,
         vpc_id=t(props["vpc"]),
         traffic_type=props["traffic"],
-        log_destination_type="cloud-watch-logs",
+        log_destination_type=props["destination_type"],
         log_destination=t(props["log_group"]),
         iam_role_arn=t(props["role"]),
         tags=t.tags(node),

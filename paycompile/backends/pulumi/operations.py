@@ -115,7 +115,7 @@ def _state_machine(node: Node, t: Translator) -> Registered:
     machine = aws.sfn.StateMachine(
         node.logical_id,
         name=node.name,
-        type="STANDARD",
+        type=props["type"],
         role_arn=t(props["role"]),
         definition=t(props["definition"]),
         logging_configuration={
@@ -136,7 +136,7 @@ def _ssm_parameter(node: Node, t: Translator) -> Registered:
     parameter = aws.ssm.Parameter(
         node.logical_id,
         name=props["parameter_name"],
-        type="String",
+        type=props["type"],
         value=t(props["value"]),
         description=props["description"],
         tags=t.tags(node),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from paycompile.backends.pulumi.lifecycle import helper_options
 from paycompile.backends.pulumi.sdk import aws
 from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
 from paycompile.compiler.graph import Json, Kind, Node
-
-IAM_NAME_LIMIT = 64
 
 
 def _kms_key(node: Node, t: Translator) -> Registered:
@@ -39,35 +38,29 @@ def _log_group(node: Node, t: Translator) -> Registered:
 
 def _iam_role(node: Node, t: Translator) -> Registered:
     props = node.props
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": props["service"]},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
     role = aws.iam.Role(
         node.logical_id,
-        # Longer names are left to Pulumi's auto-naming; the Name tag keeps the full one.
-        name=node.name if len(node.name) <= IAM_NAME_LIMIT else None,
-        assume_role_policy=t(Json(trust)),
+        # None leaves a name over IAM's limit to Pulumi's auto-naming; the Name tag keeps it.
+        name=props["role_name"],
+        assume_role_policy=t(Json(props["trust_policy"])),
         tags=t.tags(node),
         opts=options(node, t),
     )
     if props["statements"]:
-        document = {"Version": "2012-10-17", "Statement": props["statements"]}
+        document = {"Version": props["policy_version"], "Statement": props["statements"]}
         aws.iam.RolePolicy(
             f"{node.logical_id}Policy",
-            name="least-privilege",
+            name=props["policy_name"],
             role=role.id,
             policy=t(Json(document)),
+            opts=helper_options(node),
         )
     for index, policy_arn in enumerate(props["managed_policies"]):
         aws.iam.RolePolicyAttachment(
-            f"{node.logical_id}Managed{index + 1}", role=role.name, policy_arn=t(policy_arn)
+            f"{node.logical_id}Managed{index + 1}",
+            role=role.name,
+            policy_arn=t(policy_arn),
+            opts=helper_options(node),
         )
     return Registered(role)
 

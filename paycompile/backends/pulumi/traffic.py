@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from paycompile.backends.pulumi.lifecycle import helper_options
 from paycompile.backends.pulumi.sdk import aws
 from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
 from paycompile.compiler.graph import Json, Kind, Node
 
-BUCKET_PREFIX_LIMIT = 37
-
 
 def _bucket(node: Node, t: Translator) -> Registered:
-    prefix = f"{node.name}-"
     bucket = aws.s3.Bucket(
         node.logical_id,
         # Bucket names are global: a prefix keeps the environment in it, AWS adds the rest.
-        bucket_prefix=prefix if len(prefix) <= BUCKET_PREFIX_LIMIT else None,
+        bucket_prefix=node.props["name_prefix"],
         tags=t.tags(node),
         opts=options(node, t),
     )
@@ -25,6 +23,9 @@ def _bucket(node: Node, t: Translator) -> Registered:
         f"{lid}Encryption",
         bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": props["encryption"]}}],
+        # Kept with a retained bucket, so that an orphaned bucket stays encrypted and private
+        # and still expires its logs.
+        opts=helper_options(node),
     )
     aws.s3.BucketPublicAccessBlock(
         f"{lid}PublicAccessBlock",
@@ -33,27 +34,32 @@ def _bucket(node: Node, t: Translator) -> Registered:
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
+        opts=helper_options(node),
     )
     aws.s3.BucketOwnershipControls(
-        f"{lid}Ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
+        f"{lid}Ownership",
+        bucket=bucket.id,
+        rule={"object_ownership": props["object_ownership"]},
+        opts=helper_options(node),
     )
     aws.s3.BucketLifecycleConfiguration(
         f"{lid}Lifecycle",
         bucket=bucket.id,
         rules=[
             {
-                "id": "expire-logs",
+                "id": props["expiry_rule_id"],
                 "status": "Enabled",
                 "filter": {"prefix": ""},
                 "expiration": {"days": props["expire_days"]},
             }
         ],
+        opts=helper_options(node),
     )
     return Registered(bucket)
 
 
 def _bucket_policy(node: Node, t: Translator) -> Registered:
-    document = {"Version": "2012-10-17", "Statement": node.props["statements"]}
+    document = {"Version": node.props["policy_version"], "Statement": node.props["statements"]}
     policy = aws.s3.BucketPolicy(
         node.logical_id,
         bucket=t(node.props["bucket"]),
@@ -68,7 +74,7 @@ def _load_balancer(node: Node, t: Translator) -> Registered:
     balancer = aws.lb.LoadBalancer(
         node.logical_id,
         name=props["physical_name"],
-        load_balancer_type="application",
+        load_balancer_type=props["type"],
         internal=False,
         subnets=t(props["subnets"]),
         security_groups=t(props["security_groups"]),
@@ -93,7 +99,7 @@ def _target_group(node: Node, t: Translator) -> Registered:
         vpc_id=t(props["vpc"]),
         port=props["port"],
         protocol=props["protocol"],
-        target_type="ip",
+        target_type=props["target_type"],
         deregistration_delay=props["deregistration_delay_seconds"],
         health_check={
             "path": props["health_check_path"],
@@ -116,21 +122,23 @@ def _action(action: dict[str, Any], t: Translator) -> Any:
     """One listener default action (a ListenerDefaultActionArgsDict)."""
     if "forward" in action:
         return _forward(action["forward"], t)
-    if "redirect_https" in action:
-        redirect = {
-            "protocol": "HTTPS",
-            "port": str(action["redirect_https"]),
-            "status_code": "HTTP_301",
+    if "redirect" in action:
+        redirect = action["redirect"]
+        target = {
+            "protocol": redirect["protocol"],
+            "port": str(redirect["port"]),
+            "status_code": redirect["status"],
         }
-        return {"type": "redirect", "redirect": redirect}
-    fixed = {"status_code": str(action["fixed_response"]), "content_type": "text/plain"}
-    return {"type": "fixed-response", "fixed_response": fixed}
+        return {"type": "redirect", "redirect": target}
+    fixed = action["fixed_response"]
+    response = {"status_code": str(fixed["status"]), "content_type": fixed["content_type"]}
+    return {"type": "fixed-response", "fixed_response": response}
 
 
 def _listener(node: Node, t: Translator) -> Registered:
     props = node.props
     tls: dict[str, Any] = {}
-    if props["protocol"] == "HTTPS":
+    if "certificate_arn" in props:
         tls = {"certificate_arn": props["certificate_arn"], "ssl_policy": props["ssl_policy"]}
     listener = aws.lb.Listener(
         node.logical_id,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 
+from paycompile.backends.pulumi.lifecycle import resource_options
 from paycompile.backends.pulumi.sdk import aws
 from paycompile.compiler.graph import (
     TAGGABLE,
@@ -108,9 +109,14 @@ class Translator:
         return self._pseudo[name]
 
     def zone(self, index: int) -> pulumi.Output[str]:
-        """The index-th available AZ of the region, never a hard-coded name."""
+        """The index-th available AZ of the region (by name, as the provider sorts them), never a
+        hard-coded name. Local and Wavelength Zones are opt-in, so they are left out: without
+        the filter `us-east-1-bos-1a` sorts before `us-east-1a`."""
         if self._zones is None:
-            self._zones = aws.get_availability_zones_output(state="available").names
+            self._zones = aws.get_availability_zones_output(
+                state="available",
+                filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            ).names
         return self._zones.apply(lambda names: names[index])
 
     def tags(self, node: Node) -> dict[str, str]:
@@ -124,16 +130,12 @@ class Translator:
 
 
 def options(node: Node, t: Translator, **extra: Any) -> pulumi.ResourceOptions:
-    """Lifecycle and ordering of a node's main resource: it waits for every resource of the
-    nodes it depends on."""
+    """Lifecycle (see `lifecycle`) and ordering of a node's main resource: it waits for every
+    resource of the nodes it depends on."""
     depends = [
         resource for target in node.depends_on for resource in t.registered[target].everything()
     ]
-    return pulumi.ResourceOptions(
-        retain_on_delete=node.deletion == "retain" or None,
-        depends_on=depends or None,
-        **extra,
-    )
+    return resource_options(node, depends, **extra)
 
 
 Emit = Callable[[Node, Translator], Registered]

@@ -60,13 +60,21 @@ def http_redirects(graph: Graph) -> list[str]:
         port, action = listener.props.get("port"), listener.props.get("default_action")
         if port != 80 or listener.props.get("protocol") != "HTTP":
             problems.append(f"{listener.logical_id}: {port} is neither HTTPS 443 nor HTTP 80")
-        elif action != {"redirect_https": 443}:
+        elif _redirect_target(action) != ("HTTPS", 443):
             problems.append(f"{listener.logical_id} on port 80 must only redirect to 443")
     for listener_rule in graph.of_kind(Kind.LISTENER_RULE):
         parent = node_at(graph, listener_rule.props.get("listener"), Kind.LISTENER)
         if parent is None or not _is_https(parent):
             problems.append(f"{listener_rule.logical_id} must belong to the HTTPS listener")
     return problems
+
+
+def _redirect_target(action: object) -> tuple[object, object] | None:
+    """(protocol, port) a listener's only action redirects to; None if it does anything else."""
+    if not isinstance(action, dict) or set(action) != {"redirect"}:
+        return None
+    redirect = action["redirect"]
+    return (redirect.get("protocol"), redirect.get("port")) if isinstance(redirect, dict) else None
 
 
 def _forwarded(graph: Graph) -> dict[str, list[tuple[Node | None, object]]]:
