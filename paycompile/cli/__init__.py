@@ -12,11 +12,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from paycompile.cli import build, inspect, pulumi
+from paycompile.cli import build, diff, inspect, pulumi
 from paycompile.cli.common import USAGE_ERROR, UsageError
 from paycompile.errors import PaycompileError
 
-COMMAND_GROUPS = (build, inspect, pulumi)
+COMMAND_GROUPS = (build, inspect, pulumi, diff)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
