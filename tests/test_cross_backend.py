@@ -97,6 +97,7 @@ PULUMI_TYPES: dict[str, str | None] = {
     "aws:rds/clusterInstance:ClusterInstance": "DbInstance",
     "aws:secretsmanager/secret:Secret": "Secret",
     "random:index/randomPassword:RandomPassword": None,
+    "random:index/randomId:RandomId": None,
     "aws:secretsmanager/secretVersion:SecretVersion": "SecretAttachment",
     "aws:secretsmanager/secretRotation:SecretRotation": "SecretRotation",
     "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": None,

@@ -6,10 +6,12 @@ from typing import Any
 
 from paycompile.compiler.builder import Builder, arn, logical_id, ref
 from paycompile.compiler.data import Data
-from paycompile.compiler.graph import Json, Kind, Node
+from paycompile.compiler.graph import STACK_INSTANCE_LENGTH, Concat, Json, Kind, Node, Pseudo
 from paycompile.compiler.security import log_group_node, role, statement, unscoped
 from paycompile.compiler.traffic import COLORS, Traffic
 from paycompile.spec.model import Service
+
+VAULT_NAME_LIMIT = 50  # AWS Backup vault names: 2 to 50 letters, digits, hyphens, underscores
 
 
 def add_operations(
@@ -215,7 +217,7 @@ def _backup(builder: Builder, data: Data, data_key: Node) -> None:
     vault = builder.add(
         Kind.BACKUP_VAULT,
         ("backup", "vault"),
-        {"kms_key": ref(data_key, "arn")},
+        {"kms_key": ref(data_key, "arn"), "physical_name": _vault_name(builder)},
         name=builder.name("vault"),
         deletion="retain",
     )
@@ -254,6 +256,15 @@ def _backup(builder: Builder, data: Data, data_key: Node) -> None:
             "resources": [ref(data.cluster, "arn")],
         },
     )
+
+
+def _vault_name(builder: Builder) -> Concat:
+    """`<name>-vault-<stack instance>-<environment>`: a vault left behind by a deleted stack
+    never blocks the next one of the same name. "vault-" goes where 50 characters are short."""
+    platform, env = builder.spec.name, builder.env
+    fixed = len(platform) + len(env) + STACK_INSTANCE_LENGTH + 2
+    word = "vault-" if fixed + len("vault-") <= VAULT_NAME_LIMIT else ""
+    return Concat((f"{platform}-{word}", Pseudo("stack_instance"), f"-{env}"))
 
 
 def _cutover(

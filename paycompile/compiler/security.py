@@ -140,11 +140,16 @@ def role(
     statements: list[dict[str, Any]],
     managed_policies: tuple[str, ...] = (),
 ) -> Node:
-    """An IAM role one AWS service assumes, with inline least-privilege statements."""
+    """An IAM role one AWS service assumes, with inline least-privilege statements.
+
+    Role names are global to the account: the backend names the role (unique per stack, so the
+    same platform deploys to a second region) and the Name tag keeps the intended name.
+    """
     return builder.add(
         Kind.IAM_ROLE,
         parts,
         {
+            "physical_name": None,
             "service": service,
             "statements": statements,
             "managed_policies": [

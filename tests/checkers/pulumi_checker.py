@@ -44,6 +44,7 @@ UNTAGGABLE = frozenset(
         "aws:cloudwatch/dashboard:Dashboard",
         "aws:backup/selection:Selection",
         RANDOM_PASSWORD,
+        "random:index/randomId:RandomId",
     }
 )
 # Inputs that carry a physical name, by resource type (the default is `name`).

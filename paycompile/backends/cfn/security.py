@@ -51,8 +51,8 @@ def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
         },
         Tags=tags(node),
     )
-    if len(node.name) <= 64:
-        role.RoleName = node.name
+    if props["physical_name"]:
+        role.RoleName = props["physical_name"]
     if props["statements"]:
         document = {"Version": "2012-10-17", "Statement": t(props["statements"])}
         role.Policies = [iam.Policy(PolicyName="least-privilege", PolicyDocument=document)]
@@ -77,16 +77,16 @@ def _security_group(node: Node, t: Translator) -> list[AWSObject]:
     egress = [_rule(rule, t, "Destination") for rule in node.props["egress"]]
     # Without an explicit rule CloudFormation adds allow-all egress; this one allows nothing.
     egress = egress or [{"IpProtocol": "-1", "CidrIp": "127.0.0.1/32", "Description": "no egress"}]
-    return [
-        ec2.SecurityGroup(
-            node.logical_id,
-            GroupName=node.name,
-            GroupDescription=node.props["description"],
-            VpcId=t(node.props["vpc"]),
-            SecurityGroupEgress=egress,
-            Tags=tags(node),
-        )
-    ]
+    group = ec2.SecurityGroup(
+        node.logical_id,
+        GroupDescription=node.props["description"],
+        VpcId=t(node.props["vpc"]),
+        SecurityGroupEgress=egress,
+        Tags=tags(node),
+    )
+    if node.props["physical_name"]:
+        group.GroupName = node.props["physical_name"]
+    return [group]
 
 
 def _security_group_ingress(node: Node, t: Translator) -> list[AWSObject]:

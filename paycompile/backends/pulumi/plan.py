@@ -94,6 +94,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
             "readerEndpoint": f"{name.lower()}.cluster-ro-mock.{self.region}.rds.amazonaws.com",
             "allocationId": f"eipalloc-{name.lower()}",
             "result": f"mock-{name}",
+            "hex": f"{sum(name.encode()):08x}",
         }
         if args.typ == "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
             function = args.inputs.get("parameters", {}).get("functionName", name)

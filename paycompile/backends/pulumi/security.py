@@ -8,8 +8,6 @@ from paycompile.backends.pulumi.sdk import aws
 from paycompile.backends.pulumi.translate import Emit, Registered, Translator, options
 from paycompile.compiler.graph import Json, Kind, Node
 
-IAM_NAME_LIMIT = 64
-
 
 def _kms_key(node: Node, t: Translator) -> Registered:
     props = node.props
@@ -51,8 +49,8 @@ def _iam_role(node: Node, t: Translator) -> Registered:
     }
     role = aws.iam.Role(
         node.logical_id,
-        # Longer names are left to Pulumi's auto-naming; the Name tag keeps the full one.
-        name=node.name if len(node.name) <= IAM_NAME_LIMIT else None,
+        # Without a physical name Pulumi auto-names the role; the Name tag keeps the intended one.
+        name=props["physical_name"],
         assume_role_policy=t(Json(trust)),
         tags=t.tags(node),
         opts=options(node, t),
@@ -89,7 +87,7 @@ def _security_group(node: Node, t: Translator) -> Registered:
     props = node.props
     group = aws.ec2.SecurityGroup(
         node.logical_id,
-        name=node.name,
+        name=props["physical_name"],
         description=props["description"],
         vpc_id=t(props["vpc"]),
         # An explicit empty list removes the default allow-all egress: no egress at all.
