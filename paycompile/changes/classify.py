@@ -111,7 +111,9 @@ def _row(
     if logical_id in replaced:
         kept = policy(before, "UpdateReplacePolicy") == "Retain"
         reasons = (*replaced[logical_id], *_kept_reasons(before, "UpdateReplace"))
-        return _change(logical_id, after, Action.REPLACE, kept, reasons, changed)
+        change = _change(logical_id, after, Action.REPLACE, kept, reasons, changed)
+        # What is destroyed is the old resource, whatever the new one's type.
+        return replace(change, kind=KIND_OF_TYPE.get(str(before.get("Type"))))
     if changed or notes:
         unknown = str(after.get("Type")) not in CREATE_ONLY
         if unknown:

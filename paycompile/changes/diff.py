@@ -19,6 +19,7 @@ from typing import Any
 from paycompile.changes.classify import classify
 from paycompile.changes.model import Change
 from paycompile.changes.sources import Side, SourceError, parse_template
+from paycompile.changes.template import normalised
 from paycompile.spec import load_spec_text
 from paycompile.spec.model import PlatformSpec
 
@@ -116,5 +117,4 @@ def _cfn_template(spec: PlatformSpec) -> dict[str, Any]:
     """The template `paycompile build --backend cfn` writes for the spec, read back as data."""
     from paycompile import compile_spec, render
 
-    document: dict[str, Any] = json.loads(render(compile_spec(spec), "cfn", "json"))
-    return document
+    return normalised(json.loads(render(compile_spec(spec), "cfn", "json")))

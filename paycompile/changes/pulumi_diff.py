@@ -30,6 +30,7 @@ from paycompile.changes.classify import classify, name_blocks
 from paycompile.changes.diff import Comparison, compare
 from paycompile.changes.model import Action, Change, Risk
 from paycompile.changes.sources import Side
+from paycompile.changes.template import normalised
 from paycompile.spec.model import PlatformSpec
 
 PLAN_KEY = "PulumiPlan"  # where the plan rides along with the template it is judged by
@@ -44,7 +45,7 @@ def _template_and_plan(spec: PlatformSpec) -> dict[str, Any]:
     from paycompile import compile_spec, render
 
     graph = compile_spec(spec)
-    template: dict[str, Any] = json.loads(render(graph, "cfn", "json"))
+    template = normalised(json.loads(render(graph, "cfn", "json")))
     plan = json.loads(render(graph, "pulumi", "json"))
     return {**template, PLAN_KEY: plan["resources"]}
 

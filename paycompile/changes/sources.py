@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from paycompile.changes.template import normalised
+
 Form = Literal["spec", "template", "plan"]
 # Templates may be larger than specs (CloudFormation takes up to 1 MB through S3).
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
@@ -106,7 +108,7 @@ def parse_template(side: Side) -> dict[str, Any]:
     resources = document.get("Resources") if isinstance(document, dict) else None
     if not isinstance(resources, dict):
         raise SourceError(f"{side.label}: not a CloudFormation template (no Resources mapping)")
-    return dict(document)
+    return normalised(document)
 
 
 def _parse_yaml_template(side: Side) -> Any:

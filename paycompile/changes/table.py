@@ -18,11 +18,11 @@ _HEADER = ("ACTION", "RESOURCE", "TYPE", "FLAGS")
 
 
 def ordered(changes: Sequence[Change]) -> list[Change]:
-    """Risky rows first (by their worst risk), then by action, then by logical id."""
+    """Risky rows first (by their worst risk, then how many), then by action and logical id."""
 
-    def key(change: Change) -> tuple[int, int, str]:
+    def key(change: Change) -> tuple[int, int, int, str]:
         worst = min((RISK_ORDER.index(risk) for risk in change.risks), default=len(RISK_ORDER))
-        return worst, _SHOWN_ORDER.index(change.action), change.logical_id
+        return worst, -len(change.risks), _SHOWN_ORDER.index(change.action), change.logical_id
 
     return sorted(changes, key=key)
 

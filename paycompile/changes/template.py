@@ -16,6 +16,15 @@ Resource = Mapping[str, Any]
 _SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}.]+)(?:\.[^}]*)?\}")
 
 
+def normalised(template: Mapping[str, Any]) -> dict[str, Any]:
+    """One form for equal templates: cfn-flip's clean-up (Fn::Join written as Fn::Sub, as
+    `build --format yaml` writes it), so a JSON and a YAML build of one graph compare equal."""
+    from cfn_clean import clean
+
+    cleaned: dict[str, Any] = json.loads(json.dumps(clean(json.loads(json.dumps(template)))))
+    return cleaned
+
+
 def resources_of(template: Mapping[str, Any]) -> dict[str, Resource]:
     found = template.get("Resources") or {}
     return {str(logical_id): body for logical_id, body in found.items() if isinstance(body, dict)}
