@@ -238,6 +238,14 @@ def test_usage_errors_exit_2(argv: list[str], capsys: Capture) -> None:
     assert err.strip()
 
 
+def test_a_side_is_never_handed_to_git_as_an_option(tmp_path: Path, capsys: Capture) -> None:
+    """`git show --output=FILE` would write a file: a revision never starts with a dash."""
+    probe = tmp_path / "probe"
+    code, _, err = run(["diff", "--", f"--output={probe}:x", str(REFERENCE)], capsys)
+    assert code == 2 and "no such file" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_pulumi_plan_is_not_a_cloudformation_side(tmp_path: Path, capsys: Capture) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"platform": "payment", "resources": [], "outputs": {}}))

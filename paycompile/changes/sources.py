@@ -19,7 +19,8 @@ from paycompile.changes.template import normalised
 Form = Literal["spec", "template", "plan"]
 # Templates may be larger than specs (CloudFormation takes up to 1 MB through S3).
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
-_GIT_SIDE = re.compile(r"^(?P<rev>[^:\s]+):(?P<path>.+)$")
+# A revision never starts with "-": git would read it as an option (`--output=...`).
+_GIT_SIDE = re.compile(r"^(?P<rev>[^:\s-][^:\s]*):(?P<path>.+)$")
 _YAML_TEMPLATE = re.compile(r"^(Resources|AWSTemplateFormatVersion)\s*:", re.MULTILINE)
 
 
