@@ -169,9 +169,10 @@ EDITS: dict[str, Edit] = {
 }
 
 
-@pytest.mark.parametrize("edit", sorted(EDITS))
 @given(data=st.data())
-def test_ordinary_edit_is_safe(edit: str, data: st.DataObject) -> None:
+def test_ordinary_edit_is_safe(data: st.DataObject) -> None:
+    # One property over all the edits (not one per edit) keeps the suite's time in bounds.
+    edit = data.draw(st.sampled_from(sorted(EDITS)), label="edit")
     document = data.draw(documents())
     edited = copy.deepcopy(document)
     EDITS[edit](edited, data.draw)
