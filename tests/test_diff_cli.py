@@ -77,6 +77,7 @@ def test_database_name_change_is_blocked_with_data_loss_even_when_allowed(
     cluster = rows(out, "dev")["DbCluster"]
     assert cluster[0] == "replace" and cluster[2] == "blocked, data loss, disruptive"
     assert "DATA LOST: DbCluster" in out
+    assert "; data loss: dev/DbCluster, prod/DbCluster would be destroyed (allowed" in out
 
 
 def test_no_change_exits_0(capsys: Capture) -> None:
@@ -183,7 +184,7 @@ def test_data_loss_alone_exits_4_unless_allowed(tmp_path: Path, capsys: Capture)
     code, out, _ = run(["diff", str(base), str(head)], capsys)
     assert code == 4 and "data loss: ApiLogGroup" in out
     code, out, _ = run(["diff", str(base), str(head), "--allow-data-loss"], capsys)
-    assert code == 0 and "data loss allowed" in out
+    assert code == 0 and "data loss: ApiLogGroup would be destroyed (allowed" in out
 
 
 # ---------------------------------------------------------------- formats

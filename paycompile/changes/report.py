@@ -32,16 +32,15 @@ class Verdict:
 def verdict(comparison: Comparison, allow_data_loss: bool) -> Verdict:
     blocked = _where(comparison, lambda env: [c.logical_id for c in env.changes if c.blocked])
     lost = _where(comparison, lambda env: [c.logical_id for c in env.changes if c.loses_data])
-    if blocked:
-        return Verdict(REFUSED, f"blocked: AWS would refuse the change to {', '.join(blocked)}")
-    if lost and not allow_data_loss:
-        return Verdict(
-            REFUSED,
-            f"data loss: {', '.join(lost)} would be destroyed; pass --allow-data-loss if intended",
-        )
+    parts = [f"blocked: AWS would refuse the change to {', '.join(blocked)}"] if blocked else []
     if lost:
-        return Verdict(0, f"data loss allowed (--allow-data-loss): {', '.join(lost)}")
-    return Verdict(0, "no blocked change and no data loss")
+        allowed = " (allowed by --allow-data-loss)" if allow_data_loss else ""
+        parts.append(f"data loss: {', '.join(lost)} would be destroyed{allowed}")
+    if lost and not allow_data_loss and not blocked:
+        parts[-1] += "; pass --allow-data-loss if that is intended"
+    refused = bool(blocked) or (bool(lost) and not allow_data_loss)
+    message = "; ".join(parts) or "no blocked change and no data loss"
+    return Verdict(REFUSED if refused else 0, message)
 
 
 def _where(comparison: Comparison, pick: Any) -> list[str]:
