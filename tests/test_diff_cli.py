@@ -257,6 +257,12 @@ def test_a_pulumi_plan_is_not_a_cloudformation_side(tmp_path: Path, capsys: Capt
 # ---------------------------------------------------------------- Pulumi
 
 
+def test_the_pulumi_diff_takes_specs_only(capsys: Capture) -> None:
+    released = RELEASED / "payment-dev.template.json"
+    code, out, err = run(["diff", str(released), str(REFERENCE), "--backend", "pulumi"], capsys)
+    assert code == 2 and out == "" and "compares specs" in err
+
+
 def test_pulumi_port_change_is_delete_before_replace_not_blocked(
     tmp_path: Path, capsys: Capture
 ) -> None:

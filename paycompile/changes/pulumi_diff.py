@@ -29,7 +29,7 @@ from typing import Any
 from paycompile.changes.classify import classify, name_blocks
 from paycompile.changes.diff import Comparison, compare
 from paycompile.changes.model import Action, Change, Risk
-from paycompile.changes.sources import Side
+from paycompile.changes.sources import Side, SourceError
 from paycompile.changes.template import normalised
 from paycompile.spec.model import PlatformSpec
 
@@ -38,6 +38,13 @@ _UNJUDGED = "a helper resource: whether the provider replaces it is not known of
 
 
 def compare_pulumi(base: Side, head: Side, requested: str | None) -> Comparison:
+    for side in (base, head):
+        if side.form != "spec":
+            raise SourceError(
+                f"{side.label} is a built {side.form}: the Pulumi diff compares specs (it builds "
+                "the program's plan from each); to compare with a deployed Pulumi stack, run "
+                "`paycompile preview`"
+            )
     return compare(base, head, requested, "pulumi", _template_and_plan, pulumi_changes)
 
 
