@@ -45,6 +45,8 @@ VOCABULARY: dict[Any, str] = {
     "disabled": "the value ECS spells the graph's `container_insights: false` with",
     "Enabled": "the status S3 spells an active lifecycle rule with",
     " ": "message punctuation",
+    "-": "the separator of names and of the stack id's parts",
+    "stack_instance": "the graph's name of a pseudo value (`Pseudo('stack_instance')`)",
     "; ": "message punctuation",
     "is": "a word in messages; CloudFormation's condition names (`<Input>Is<Value>`)",
 }

@@ -243,7 +243,7 @@ def test_a_large_template_goes_through_paycompiles_own_locked_down_bucket(
     assert len(calls.made["CreateBucket"]) == 1, "the bucket is created once per account/region"
     sent = calls.made["CreateChangeSet"][0]
     assert sent["TemplateURL"] == first.template_url and "TemplateBody" not in sent
-    assert sent["Capabilities"] == ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+    assert sent["Capabilities"] == ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
     assert {t["Key"]: t["Value"] for t in sent["Tags"]} == expected_governance_tags()
 
     blocks = s3.get_public_access_block(Bucket=OWN_BUCKET)["PublicAccessBlockConfiguration"]

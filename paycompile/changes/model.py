@@ -16,7 +16,8 @@ class Action(StrEnum):
 
 
 class Risk(StrEnum):
-    # The change cannot apply as written (a custom-named resource that must be replaced).
+    # AWS refuses the change as written, half-way through the update: a replacement of a
+    # custom-named resource, or a listener rule taking a priority another rule still holds.
     BLOCKED = "blocked"
     # A replacement or removal destroys data that exists only in this resource.
     DATA_LOSS = "data loss"
@@ -25,6 +26,9 @@ class Risk(StrEnum):
     # The change applies but interrupts live traffic.
     DISRUPTIVE = "disruptive"
 
+
+# The order risky rows are shown in: what stops a deployment first.
+RISK_ORDER = (Risk.BLOCKED, Risk.DATA_LOSS, Risk.DISRUPTIVE, Risk.WIDENING)
 
 # Kinds whose replacement or deletion destroys data: the database, its secret, the keys that
 # decrypt everything else, the audit logs, the backups and the access-log bucket.
@@ -58,21 +62,39 @@ class Change:
     resource_type: str
     action: Action
     kind: Kind | None = None
-    # A removal that leaves the resource in the account (retained on delete).
+    # The old resource stays in the account: a removal or replacement under a Retain policy.
     kept: bool = False
     risks: frozenset[Risk] = field(default_factory=frozenset)
     reasons: tuple[str, ...] = ()
+    # The top-level properties whose value changes (for in-place and replace rows).
+    properties: tuple[str, ...] = ()
+    # A replacement that keeps its custom physical name (CloudFormation refuses it; the Pulumi
+    # bridge deletes the old resource first): the name property and its value.
+    fixed_name: str | None = None
 
     @property
     def loses_data(self) -> bool:
         return Risk.DATA_LOSS in self.risks
 
+    @property
+    def blocked(self) -> bool:
+        return Risk.BLOCKED in self.risks
+
+
+def destroys_data(kind: Kind | None, action: Action, kept: bool = False) -> bool:
+    """Whether the change destroys data: a data kind replaced or removed, and not kept."""
+    destroys = action in (Action.REPLACE, Action.REMOVE) and not kept
+    return kind in DATA_KINDS and destroys
+
 
 def risks_of(kind: Kind | None, action: Action, kept: bool = False) -> frozenset[Risk]:
-    """The risks every backend agrees on from the kind and the action alone."""
+    """The risks every backend agrees on from the kind and the action alone.
+
+    Where the old and new definitions are known (a template diff), `classify` judges widening
+    from the statements and rules themselves instead.
+    """
     risks: set[Risk] = set()
-    destroys = action is Action.REPLACE or (action is Action.REMOVE and not kept)
-    if kind in DATA_KINDS and destroys:
+    if destroys_data(kind, action, kept):
         risks.add(Risk.DATA_LOSS)
     if kind in WIDENING_KINDS and action in (Action.ADD, Action.IN_PLACE, Action.REPLACE):
         risks.add(Risk.WIDENING)

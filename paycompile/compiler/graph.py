@@ -78,11 +78,17 @@ class Ref:
     attribute: str = "id"
 
 
+# `stack_instance`: hexadecimal characters unique to one instance of the stack (a stack
+# deleted and created again gets new ones), for names AWS requires but that must not collide
+# with what an earlier instance left behind.
+STACK_INSTANCE_LENGTH = 8
+
+
 @dataclass(frozen=True)
 class Pseudo:
     """A value known only where the stack is deployed."""
 
-    name: Literal["region", "account_id", "partition", "url_suffix"]
+    name: Literal["region", "account_id", "partition", "url_suffix", "stack_instance"]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from paycompile.compiler import release
 from paycompile.compiler.builder import Builder, logical_id, ref
 from paycompile.compiler.cutover import CutoverTargets, add_cutover
 from paycompile.compiler.data import Data
-from paycompile.compiler.graph import Json, Kind, Node
+from paycompile.compiler.graph import STACK_INSTANCE_LENGTH, Concat, Json, Kind, Node, Pseudo
 from paycompile.compiler.release import COLORS
 from paycompile.compiler.security import role
 from paycompile.compiler.traffic import Traffic
@@ -21,6 +21,7 @@ BACKUP_COMPLETION_WINDOW_MINUTES = 180
 # An alarm changes state after this many periods of this many seconds over its threshold.
 ALARM_PERIOD_SECONDS = 300
 ALARM_EVALUATION_PERIODS = 2
+VAULT_NAME_LIMIT = 50  # AWS Backup vault names: 2 to 50 letters, digits, hyphens, underscores
 
 
 def add_operations(
@@ -254,7 +255,7 @@ def _backup(builder: Builder, data: Data, data_key: Node) -> None:
     vault = builder.add(
         Kind.BACKUP_VAULT,
         ("backup", "vault"),
-        {"kms_key": ref(data_key, "arn")},
+        {"kms_key": ref(data_key, "arn"), "physical_name": _vault_name(builder)},
         name=builder.name("vault"),
         deletion="retain",
     )
@@ -295,6 +296,15 @@ def _backup(builder: Builder, data: Data, data_key: Node) -> None:
             "resources": [ref(data.cluster, "arn")],
         },
     )
+
+
+def _vault_name(builder: Builder) -> Concat:
+    """`<name>-vault-<stack instance>-<environment>`: a vault left behind by a deleted stack
+    never blocks the next one of the same name. "vault-" goes where 50 characters are short."""
+    platform, env = builder.spec.name, builder.env
+    fixed = len(platform) + len(env) + STACK_INSTANCE_LENGTH + 2
+    word = "vault-" if fixed + len("vault-") <= VAULT_NAME_LIMIT else ""
+    return Concat((f"{platform}-{word}", Pseudo("stack_instance"), f"-{env}"))
 
 
 def _parameter(

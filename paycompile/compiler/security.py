@@ -12,7 +12,6 @@ from paycompile.spec import policy
 IAM_POLICY_VERSION = "2012-10-17"
 # IAM role names have at most 64 characters; a longer name is left to the backend to generate
 # (CloudFormation or Pulumi auto-naming) and the full name stays in the Name tag.
-IAM_ROLE_NAME_LIMIT = 64
 # The one inline policy each role carries.
 INLINE_POLICY_NAME = "least-privilege"
 
@@ -157,8 +156,11 @@ def role(
     statements: list[dict[str, Any]],
     managed_policies: tuple[str, ...] = (),
 ) -> Node:
-    """An IAM role one AWS service assumes, with inline least-privilege statements."""
-    name = builder.name(*parts)
+    """An IAM role one AWS service assumes, with inline least-privilege statements.
+
+    Role names are global to the account: the backend names the role (unique per stack, so the
+    same platform deploys to a second region) and the Name tag keeps the intended name.
+    """
     trust = {
         "Version": IAM_POLICY_VERSION,
         "Statement": [
@@ -169,8 +171,8 @@ def role(
         Kind.IAM_ROLE,
         parts,
         {
+            "physical_name": None,
             "service": service,
-            "role_name": name if len(name) <= IAM_ROLE_NAME_LIMIT else None,
             "trust_policy": trust,
             "policy_name": INLINE_POLICY_NAME,
             "policy_version": IAM_POLICY_VERSION,

@@ -99,7 +99,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             builder,
             f"{service.name}-tasks",
             vpc,
-            f"Tasks of service {service.name}: the ALB on {service.port}",
+            f"Tasks of service {service.name}: traffic from the load balancer only",
             [
                 _egress(443, ANYWHERE, "HTTPS to AWS APIs and image registries"),
                 _egress(DB_PORT, ref(database_sg), "MySQL"),
@@ -202,10 +202,13 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
 def _security_group(
     builder: Builder, purpose: str, vpc: Ref, description: str, egress: list[dict[str, Any]]
 ) -> Node:
+    """A security group; its description is create-only, so it never holds a spec value (a
+    port in it would replace the group on an edit), and its name is left to the backend (the
+    Name tag keeps the intended one) so that a replacement is never refused."""
     return builder.add(
         Kind.SECURITY_GROUP,
         (purpose, "sg"),
-        {"vpc": vpc, "description": description, "egress": egress},
+        {"vpc": vpc, "description": description, "egress": egress, "physical_name": None},
     )
 
 

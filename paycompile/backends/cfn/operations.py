@@ -72,7 +72,7 @@ def _backup_vault(node: Node, t: Translator) -> list[AWSObject]:
     return [
         backup.BackupVault(
             node.logical_id,
-            BackupVaultName=node.name,
+            BackupVaultName=t(node.props["physical_name"]),
             EncryptionKeyArn=t(node.props["kms_key"]),
             BackupVaultTags=node.tags,
         )

@@ -40,8 +40,8 @@ def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
     role = iam.Role(
         node.logical_id, AssumeRolePolicyDocument=t(props["trust_policy"]), Tags=tags(node)
     )
-    if props["role_name"]:
-        role.RoleName = props["role_name"]
+    if props["physical_name"]:
+        role.RoleName = props["physical_name"]
     if props["statements"]:
         document = {"Version": props["policy_version"], "Statement": t(props["statements"])}
         role.Policies = [iam.Policy(PolicyName=props["policy_name"], PolicyDocument=document)]
@@ -66,16 +66,16 @@ def _security_group(node: Node, t: Translator) -> list[AWSObject]:
     egress = [_rule(rule, t, "Destination") for rule in node.props["egress"]]
     # Without an explicit rule CloudFormation adds allow-all egress; this one allows nothing.
     egress = egress or [{"IpProtocol": "-1", "CidrIp": "127.0.0.1/32", "Description": "no egress"}]
-    return [
-        ec2.SecurityGroup(
-            node.logical_id,
-            GroupName=node.name,
-            GroupDescription=node.props["description"],
-            VpcId=t(node.props["vpc"]),
-            SecurityGroupEgress=egress,
-            Tags=tags(node),
-        )
-    ]
+    group = ec2.SecurityGroup(
+        node.logical_id,
+        GroupDescription=node.props["description"],
+        VpcId=t(node.props["vpc"]),
+        SecurityGroupEgress=egress,
+        Tags=tags(node),
+    )
+    if node.props["physical_name"]:
+        group.GroupName = node.props["physical_name"]
+    return [group]
 
 
 def _security_group_ingress(node: Node, t: Translator) -> list[AWSObject]:

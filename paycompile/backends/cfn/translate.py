@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from troposphere import AWSObject, Equals, GetAtt, If, Join, Sub, Tags
+from troposphere import AWSObject, Equals, GetAtt, If, Join, Select, Split, Sub, Tags
 from troposphere import Ref as CfnRef
 
 from paycompile.compiler.builder import logical_id
@@ -70,7 +70,9 @@ class Translator:
         if isinstance(value, Ref):
             return self.ref(value)
         if isinstance(value, Pseudo):
-            return CfnRef(_PSEUDO[value.name])
+            return (
+                stack_instance() if value.name == "stack_instance" else CfnRef(_PSEUDO[value.name])
+            )
         if isinstance(value, Concat):
             parts: list[Any] = []
             for part in (self(part) for part in value.parts):
@@ -117,6 +119,7 @@ class Translator:
     def placeholder(self, value: Any) -> str:
         """The `${...}` form of a Ref, Pseudo or Concat inside an Fn::Sub string."""
         if isinstance(value, Pseudo):
+            assert value.name in _PSEUDO, f"{value.name} cannot be written inside Fn::Sub"
             return "${" + _PSEUDO[value.name] + "}"
         if isinstance(value, Input):
             return "${" + value.name + "}"
@@ -150,6 +153,13 @@ class Translator:
         for index, token in enumerate(tokens):
             text = text.replace(f"\ue000{index}\ue001", token)
         return Sub(text)
+
+
+def stack_instance() -> Select:
+    """The first group of the stack id's UUID (arn:...:stack/<name>/<uuid>): 8 hex digits that
+    a stack deleted and created again does not share."""
+    uuid = Select(2, Split("/", CfnRef("AWS::StackId")))
+    return Select(0, Split("-", uuid))
 
 
 def _escape(text: str) -> str:

@@ -28,10 +28,6 @@ PASSPHRASE_HINT = (
     "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts the secrets "
     "in the Pulumi state at {url}"
 )
-CREDENTIALS_HINT = (
-    "no AWS credentials found: set AWS_PROFILE, run `aws sso login`, or export "
-    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-)
 REGION_KEY = "aws:region"
 ACCOUNTS_KEY = "aws:allowedAccountIds"
 
@@ -103,26 +99,15 @@ def require_passphrase(url: str) -> None:
 
 
 def caller_account(region: str) -> str:
-    """The account of the credentials in use (environment, profile, SSO), from STS."""
+    """The account of the credentials in use (environment, profile, SSO), from STS, through a
+    session of its own (never boto3's cached default one)."""
     try:
-        import boto3  # type: ignore[import-untyped, unused-ignore]
-        from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
-            BotoCoreError,
-            ClientError,
-            NoCredentialsError,
-        )
+        from paycompile.deploy.aws import account_of, open_session
     except ImportError:
         raise BackendError(
             "boto3 is missing: install the Pulumi extra with `pip install 'paycompile[pulumi]'`"
         ) from None
-    try:
-        identity = boto3.client("sts", region_name=region).get_caller_identity()
-    except NoCredentialsError:
-        raise BackendError(CREDENTIALS_HINT) from None
-    except (BotoCoreError, ClientError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise BackendError(f"cannot tell which AWS account to deploy to: {reason}") from None
-    return str(identity["Account"])
+    return account_of(open_session(None, region))
 
 
 def check_identity(config: Mapping[str, str], identity: Identity) -> None:

@@ -71,7 +71,7 @@ def _dashboard(node: Node, t: Translator) -> Registered:
 def _backup_vault(node: Node, t: Translator) -> Registered:
     vault = aws.backup.Vault(
         node.logical_id,
-        name=node.name,
+        name=t(node.props["physical_name"]),
         kms_key_arn=t(node.props["kms_key"]),
         tags=t.tags(node),
         opts=options(node, t),

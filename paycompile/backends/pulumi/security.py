@@ -40,8 +40,8 @@ def _iam_role(node: Node, t: Translator) -> Registered:
     props = node.props
     role = aws.iam.Role(
         node.logical_id,
-        # None leaves a name over IAM's limit to Pulumi's auto-naming; the Name tag keeps it.
-        name=props["role_name"],
+        # Without a physical name Pulumi auto-names the role; the Name tag keeps the intended one.
+        name=props["physical_name"],
         assume_role_policy=t(Json(props["trust_policy"])),
         tags=t.tags(node),
         opts=options(node, t),
@@ -82,7 +82,7 @@ def _security_group(node: Node, t: Translator) -> Registered:
     props = node.props
     group = aws.ec2.SecurityGroup(
         node.logical_id,
-        name=node.name,
+        name=props["physical_name"],
         description=props["description"],
         vpc_id=t(props["vpc"]),
         # An explicit empty list removes the default allow-all egress: no egress at all.

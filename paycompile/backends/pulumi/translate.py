@@ -12,8 +12,9 @@ from typing import Any
 import pulumi
 
 from paycompile.backends.pulumi.lifecycle import resource_options
-from paycompile.backends.pulumi.sdk import aws
+from paycompile.backends.pulumi.sdk import aws, random
 from paycompile.compiler.graph import (
+    STACK_INSTANCE_LENGTH,
     TAGGABLE,
     Choose,
     Concat,
@@ -96,9 +97,16 @@ class Translator:
         return output
 
     def pseudo(self, name: str) -> pulumi.Output[str]:
-        """Region, account, partition and DNS suffix from invokes, each asked once."""
+        """Region, account, partition and DNS suffix from invokes, each asked once; the stack
+        instance from a random id kept in the stack's state (new after a destroy)."""
         if name not in self._pseudo:
-            if name == "region":
+            if name == "stack_instance":
+                self._pseudo[name] = random.RandomId(
+                    "StackInstance",
+                    byte_length=STACK_INSTANCE_LENGTH // 2,
+                    opts=pulumi.ResourceOptions(delete_before_replace=False),
+                ).hex
+            elif name == "region":
                 self._pseudo[name] = aws.get_region_output().region
             elif name == "account_id":
                 self._pseudo[name] = aws.get_caller_identity_output().account_id
