@@ -43,14 +43,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+from moto.ecs.models import TaskDefinition
 from moto.elbv2.models import ELBv2Backend
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (  # noqa: E501
     StateTaskService,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
     StateTaskServiceAwsSdk,
 )
+from moto.stepfunctions.responses import get_backend as stepfunctions_backend
+from moto.stepfunctions.utils import cfn_to_api_tags
 
 REGION = "us-east-1"
 STACK_CREATE_SECONDS = 60
@@ -99,7 +104,70 @@ def _describe_alarms(self: CloudWatchResponse) -> Any:
     return ActionResult({"MetricAlarms": found, "CompositeAlarms": []})
 
 
+def _machine_from_template(
+    cls: type[StateMachine],
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> StateMachine:
+    """A machine a stack creates, in the backend the API serves: with execution on, moto's API
+    serves (and runs) the interpreter's machines, while its CloudFormation would create them in
+    the plain backend, where nothing runs."""
+    properties = cloudformation_json["Properties"]
+    backend = stepfunctions_backend(account_id, region_name)
+    machine: StateMachine = backend.create_state_machine(
+        properties.get("StateMachineName", resource_name),
+        properties.get("DefinitionString", ""),
+        properties.get("RoleArn", ""),
+        tags=cfn_to_api_tags(properties.get("Tags", [])),
+    )
+    return machine
+
+
+def _delete_machine(
+    cls: type[StateMachine],
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> None:
+    stepfunctions_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+_original_task_definition_update = TaskDefinition.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _task_definition_update(
+    cls: type[TaskDefinition],
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> TaskDefinition:
+    """A task definition a stack update changes keeps the API's member names (`image`), as
+    one the stack creates does (moto registers the template's `Image` keys as they are)."""
+    properties = dict(cloudformation_json["Properties"])
+    for key in ("ContainerDefinitions", "Volumes"):
+        properties[key] = remap_nested_keys(properties.get(key, []), pascal_to_camelcase)
+    updated: TaskDefinition = _original_task_definition_update(
+        cls,
+        original_resource,
+        new_resource_name,
+        {**cloudformation_json, "Properties": properties},
+        account_id,
+        region_name,
+    )
+    return updated
+
+
 def _patch_moto() -> None:
+    TaskDefinition.update_from_cloudformation_json = classmethod(_task_definition_update)  # type: ignore[assignment,method-assign]
+    machine = StateMachine
+    machine.create_from_cloudformation_json = classmethod(_machine_from_template)  # type: ignore[assignment,method-assign]
+    machine.delete_from_cloudformation_json = classmethod(_delete_machine)  # type: ignore[assignment,method-assign]
     ELBv2Backend.convert_and_validate_properties = _listener_actions  # type: ignore[method-assign]
     overrides = StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
     overrides["elasticloadbalancingv2"] = "elbv2"
@@ -129,9 +197,8 @@ class Moto:
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS)
 
     def run_state_machines(self) -> None:
-        """From now on Step Functions executes state machines (through its interpreter, whose
-        backend does not see the machines CloudFormation created before: describe those first
-        and create them again)."""
+        """From now on Step Functions executes state machines, those stacks create included
+        (a stack created before this call keeps machines that never run)."""
         _post(f"{self.url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
 
 

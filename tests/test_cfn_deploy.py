@@ -632,6 +632,27 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--backend" in err and "invalid stack name" in err and "--profile is for" in err
 
 
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("api", "--image api: expected SERVICE=IMAGE"),
+        ("web=public.ecr.aws/x/y:1", "--image web=public.ecr.aws/x/y:1: no service 'web'"),
+        ("api=Not An Image", "--image api=Not An Image: "),
+        ("api=a/b:1", None),  # valid: the error is the next one
+    ],
+)
+def test_an_image_flag_is_checked_before_aws_is_asked(
+    capsys: pytest.CaptureFixture[str], image: str, message: str | None
+) -> None:
+    arguments = ["plan", str(REFERENCE), "--image", image]
+    if message is None:
+        arguments += ["--image", "api=a/b:2"]
+        message = "api is named twice"
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
 def test_without_boto3_the_commands_say_what_to_install() -> None:
     code = (
         "import sys\n"

@@ -21,22 +21,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 from moto_server import (
+    CREDENTIALS,
+    REGION,
     Moto,
     deploy_stack,
     import_certificate,
     moto,
-    stack_events,
-    wait_for_stack,
 )
 from moto_standins import for_moto, with_certificate
 
 import paycompile
 from paycompile.compiler.graph import Graph
+from paycompile.deploy import cloudformation
+from paycompile.deploy.approval import Guard
 from paycompile.deploy.live import live_colors
-from tests.checkers.cfn_eval import parameter_values
+from paycompile.deploy.result import StackResult
+from paycompile.errors import BackendError
 
 # moto's state is process-wide: the modules that use it run in one worker, one after another.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("moto")]
@@ -48,6 +52,11 @@ EXECUTION_SECONDS = 60
 FAST_CUTOVER = {"canary_percent": 10, "bake_seconds": 1, "poll_seconds": 1}
 HEALTH_TIMEOUT_SECONDS = 3
 SERVICES = ("api", "pay")  # api: the listener's default action; pay: a listener rule
+TEMPLATE_BUCKET = "cutover-templates"
+SPEC_IMAGE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.2"
+RELEASE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.3"
+NEXT_RELEASE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.4"
+BROKEN_RELEASE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:9.9.9"
 
 
 def cutover_spec() -> dict[str, Any]:
@@ -73,6 +82,7 @@ class Platform:
     machines: dict[str, str] = field(default_factory=dict)
     next_ip: int = 10
     executions: int = 0
+    said: list[str] = field(default_factory=list)
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -95,6 +105,19 @@ class Platform:
             action = rule["Rules"][0]["Actions"][0]
         by_arn = {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
         return {color: by_arn[self.group(service, color)] for color in ("blue", "green")}
+
+    def parameters(self) -> dict[str, str]:
+        stack = self.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+        return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+    def task_image(self, logical_id: str) -> str:
+        """The image the task definition the stack holds now runs."""
+        listed = self.client("cloudformation").describe_stack_resource(
+            StackName=STACK, LogicalResourceId=logical_id
+        )
+        arn = listed["StackResourceDetail"]["PhysicalResourceId"]
+        described = self.client("ecs").describe_task_definition(taskDefinition=arn)
+        return str(described["taskDefinition"]["containerDefinitions"][0]["image"])
 
     def recorded_color(self, service: str) -> str:
         name = f"/payment/dev/services/{service}/active-color"
@@ -175,25 +198,6 @@ def _create_alarms(platform: Platform) -> None:
         )
 
 
-def _recreate_machines(platform: Platform) -> None:
-    """The stack's state machines, created again where moto's interpreter runs them."""
-    sfn = platform.client("stepfunctions")
-    described = {
-        service: sfn.describe_state_machine(
-            stateMachineArn=platform.physical[f"{service.title()}Cutover"]
-        )
-        for service in SERVICES
-    }
-    platform.aws.run_state_machines()
-    for service, machine in described.items():
-        created = sfn.create_state_machine(
-            name=f"{machine['name']}-run",
-            definition=machine["definition"],
-            roleArn=machine["roleArn"],
-        )
-        platform.machines[service] = created["stateMachineArn"]
-
-
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
     graph = paycompile.compile_spec(
@@ -201,6 +205,7 @@ def platform() -> Iterator[Platform]:
     )
     template = json.loads(paycompile.render(graph, "cfn"))
     with moto() as aws:
+        aws.run_state_machines()
         deployed = with_certificate(template, import_certificate(aws.client))
         deploy_stack(aws.client, STACK, for_moto(deployed))
         listed = aws.client("cloudformation").describe_stack_resources(StackName=STACK)
@@ -209,8 +214,8 @@ def platform() -> Iterator[Platform]:
             for r in listed["StackResources"]
         }
         result = Platform(aws, graph, template, for_moto(deployed), physical)
+        result.machines = {service: physical[f"{service.title()}Cutover"] for service in SERVICES}
         _create_alarms(result)
-        _recreate_machines(result)
         yield result
 
 
@@ -329,39 +334,94 @@ def test_the_pulumi_programs_state_machine_runs_the_same_cutover(platform: Platf
     assert platform.weights("pay") == {"blue": 100, "green": 0}
 
 
-def _update(platform: Platform, parameters: dict[str, str], priority: int) -> None:
-    """A stack update with these live colours (images as before) that also moves the pay rule's
-    priority: moto re-applies only resources whose template changed, and the rule must be."""
+def _deploy(
+    platform: Platform,
+    monkeypatch: pytest.MonkeyPatch,
+    priority: int,
+    **options: Any,
+) -> StackResult:
+    """`paycompile deploy` of the deployed template against moto, with the pay rule's priority
+    moved: moto re-applies only resources whose template changed, and the rule must be, to
+    show whether the weights survive the update."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", platform.aws.url)
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name.upper(), value)
     template = copy.deepcopy(platform.deployed)
     template["Resources"]["PayRule"]["Properties"]["Priority"] = priority
-    cloudformation = platform.client("cloudformation")
-    stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
-    previous = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
-    values = {**parameter_values(platform.template), **previous, **parameters}
-    cloudformation.update_stack(
-        StackName=STACK,
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": key, "ParameterValue": v} for key, v in values.items()],
-        Capabilities=["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    # A bucket of the user's own: moto ignores the TLS condition in the policy paycompile puts
+    # on a bucket it creates, and would refuse the upload (see docs/deploy.md).
+    platform.client("s3").create_bucket(Bucket=TEMPLATE_BUCKET)
+    return cloudformation.deploy(
+        platform.graph,
+        template=template,
+        stack=STACK,
+        template_bucket=TEMPLATE_BUCKET,
+        guard=Guard(yes=True),
+        session=boto3.Session(region_name=REGION),
+        on_output=platform.said.append,
+        poll_seconds=0.2,
+        **options,
     )
-    status = wait_for_stack(cloudformation, STACK, EXECUTION_SECONDS)
-    assert status == "UPDATE_COMPLETE", stack_events(cloudformation, STACK)
 
 
-def test_a_stack_update_with_the_live_colours_keeps_a_cutover(platform: Platform) -> None:
+def test_deploy_keeps_a_cutover_and_releases_to_the_idle_colour(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform.register_targets("pay", "green", 2)
     assert platform.cut_over("pay")["status"] == "SUCCEEDED"
-    physical = platform.physical
-    live = live_colors(platform.graph, physical, platform.client("elbv2"))
-    assert live == {"ApiLiveColor": "blue", "PayLiveColor": "green"}
+    assert live_colors(platform.graph, platform.physical, platform.client("elbv2")) == {
+        "ApiLiveColor": "blue",
+        "PayLiveColor": "green",
+    }
 
-    _update(platform, live, priority=4242)
+    result = _deploy(platform, monkeypatch, 4242, images={"pay": RELEASE})
+
+    # What serves traffic is untouched: the weights, the task counts, the live colour's image.
     assert platform.weights("pay") == {"blue": 0, "green": 100}
     assert platform.task_counts("pay") == {"blue": 0, "green": 2}
-    assert platform.recorded_color("pay") == "green"
+    assert platform.parameters() == {
+        "ApiLiveColor": "blue",
+        "ApiBlueImage": SPEC_IMAGE,
+        "ApiGreenImage": SPEC_IMAGE,
+        "PayLiveColor": "green",
+        "PayGreenImage": SPEC_IMAGE,
+        "PayBlueImage": RELEASE,
+    }
+    # The release went to the idle colour's task definition, ready for a cutover.
+    assert platform.task_image("PayBlueTask") == RELEASE
+    assert platform.task_image("PayGreenTask") == SPEC_IMAGE
+    assert "pay: green serves (" + SPEC_IMAGE + "); blue runs the release " + RELEASE in (
+        platform.said
+    )
+    assert {each.service: each.released for each in result.releases} == {
+        "api": False,
+        "pay": True,
+    }
+    platform.deregister_all("pay", "green")
 
-    # The same update with the spec's colours would move traffic back, unchecked: this is
-    # what reading the live colours prevents.
-    _update(platform, {"ApiLiveColor": "blue", "PayLiveColor": "blue"}, priority=4243)
-    assert platform.weights("pay") == {"blue": 100, "green": 0}
-    assert live_colors(platform.graph, physical, platform.client("elbv2"))["PayLiveColor"] == "blue"
+
+def test_deploy_with_cutover_makes_the_release_live(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idle = "blue" if platform.weights("pay")["green"] == 100 else "green"
+    platform.register_targets("pay", idle, 2)
+
+    result = _deploy(platform, monkeypatch, 4243, images={"pay": NEXT_RELEASE}, cutover=True)
+
+    (cutover,) = result.cutovers
+    assert (cutover.service, cutover.status) == ("pay", "SUCCEEDED")
+    assert platform.weights("pay")[idle] == 100
+    assert platform.recorded_color("pay") == idle
+    assert platform.task_image(f"Pay{idle.title()}Task") == NEXT_RELEASE
+    assert "pay: ShiftCanaryTraffic" in platform.said and "pay: cutover succeeded" in platform.said
+    platform.deregister_all("pay", idle)
+
+
+def test_a_failed_cutover_after_deploy_is_the_machines_reason_and_moves_no_traffic(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = platform.weights("pay")
+    with pytest.raises(BackendError, match=r"the cutover of pay ended FAILED: .*restored"):
+        # The idle colour has no targets: it never becomes healthy.
+        _deploy(platform, monkeypatch, 4244, images={"pay": BROKEN_RELEASE}, cutover=True)
+    assert platform.weights("pay") == before

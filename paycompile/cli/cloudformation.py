@@ -26,6 +26,7 @@ from paycompile.deploy import cloudformation
 
 if TYPE_CHECKING:
     from paycompile.deploy.progress import Progress
+    from paycompile.spec.model import PlatformSpec
 
 
 def register(commands: Commands) -> None:
@@ -35,6 +36,7 @@ def register(commands: Commands) -> None:
     spec_arguments(plan)
     plan.add_argument("--backend", choices=("cfn",), default="cfn")
     _stack_arguments(plan, template_bucket=True)
+    _release_arguments(plan, cutover=False)
     plan.set_defaults(handler=_plan)
 
     deploy = commands.add_parser(
@@ -44,6 +46,7 @@ def register(commands: Commands) -> None:
     # Commands that change an account name their backend: no default to fall into.
     deploy.add_argument("--backend", choices=("cfn",), required=True)
     _stack_arguments(deploy, template_bucket=True)
+    _release_arguments(deploy, cutover=True)
     approval_arguments(deploy)
     deploy.set_defaults(handler=_deploy)
 
@@ -71,13 +74,57 @@ def _stack_arguments(parser: argparse.ArgumentParser, template_bucket: bool) -> 
         )
 
 
+def _release_arguments(parser: argparse.ArgumentParser, cutover: bool) -> None:
+    parser.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="SERVICE=IMAGE",
+        help="release IMAGE to SERVICE's idle colour instead of the spec's image (repeatable)",
+    )
+    if cutover:
+        parser.add_argument(
+            "--cutover",
+            action="store_true",
+            help="then cut every service whose idle colour runs the release over to it, "
+            "following each cutover to its end",
+        )
+
+
+def _images(args: argparse.Namespace, spec: PlatformSpec) -> dict[str, str]:
+    """`--image SERVICE=IMAGE` as service -> image, each held to the spec's rules for images."""
+    from pydantic import ValidationError
+
+    services = {service.name: service for service in spec.services}
+    images: dict[str, str] = {}
+    for argument in args.image:
+        name, separator, image = argument.partition("=")
+        if not separator:
+            raise UsageError(f"--image {argument}: expected SERVICE=IMAGE")
+        if name not in services:
+            raise UsageError(
+                f"--image {argument}: no service {name!r} (services: {', '.join(services)})"
+            )
+        if name in images:
+            raise UsageError(f"--image {argument}: {name} is named twice")
+        try:
+            type(services[name]).model_validate({**services[name].model_dump(), "image": image})
+        except ValidationError as invalid:
+            reason = invalid.errors()[0]["msg"]
+            raise UsageError(f"--image {argument}: {reason}") from None
+        images[name] = image
+    return images
+
+
 def _plan(args: argparse.Namespace) -> int:
-    graph = compile_spec(load(args))
+    spec = load(args)
+    graph = compile_spec(spec)
     stack = _stack(graph, args)
     cloudformation.plan(
         graph,
         stack=stack,
         template_bucket=args.template_bucket,
+        images=_images(args, spec),
         session=_session(args, graph),
         on_output=_say,
     )
@@ -85,12 +132,15 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    graph = compile_spec(load(args))
+    spec = load(args)
+    graph = compile_spec(spec)
     stack = _stack(graph, args)
     cloudformation.deploy(
         graph,
         stack=stack,
         template_bucket=args.template_bucket,
+        images=_images(args, spec),
+        cutover=args.cutover,
         guard=guard(args),
         session=_session(args, graph),
         on_output=_say,

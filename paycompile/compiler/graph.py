@@ -120,6 +120,25 @@ class DeployInput:
 
 
 @dataclass(frozen=True)
+class Release:
+    """One service's release inputs by role, so a deployment can read and set them.
+
+    `live_color` names the input holding the colour that serves the service; `images` the input
+    holding each colour's image; `image` is the spec's image, the release a deployment puts on
+    the idle colour; `cutover` is the logical id of the state machine that moves traffic to it.
+    """
+
+    service: str
+    live_color: str
+    images: tuple[tuple[str, str], ...]
+    image: str
+    cutover: str
+
+    def image_input(self, color: str) -> str:
+        return dict(self.images)[color]
+
+
+@dataclass(frozen=True)
 class Input:
     """The value of the deploy-time input `name`."""
 
@@ -181,6 +200,8 @@ class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)
     outputs: list[Output] = field(default_factory=list)
     inputs: dict[str, DeployInput] = field(default_factory=dict)
+    # Service name -> its release inputs (a subset of `inputs`, by role).
+    releases: dict[str, Release] = field(default_factory=dict)
 
     def input_defaults(self) -> dict[str, str]:
         """The value of every deploy-time input for a platform that does not exist yet."""

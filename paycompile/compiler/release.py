@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from paycompile.compiler.builder import Builder, logical_id
-from paycompile.compiler.graph import Choose, DeployInput, Input
+from paycompile.compiler.graph import Choose, DeployInput, Input, Release
 from paycompile.spec.model import Service
 
 COLORS = ("blue", "green")
@@ -45,6 +45,18 @@ def add_release_inputs(builder: Builder, service: Service) -> None:
         inputs[name] = DeployInput(
             name, service.image, (), f"The image the {color} tasks of {service.name} run"
         )
+    builder.graph.releases[service.name] = Release(
+        service.name,
+        live,
+        tuple((color, image_input(service, color)) for color in COLORS),
+        service.image,
+        cutover_id(service),
+    )
+
+
+def cutover_id(service: Service) -> str:
+    """The logical id of the state machine that cuts the service over."""
+    return logical_id((service.name, "cutover"))
 
 
 def live_color(service: Service) -> Input:

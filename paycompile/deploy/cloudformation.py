@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +31,10 @@ from paycompile.output import refuse_secrets
 if TYPE_CHECKING:
     from paycompile.deploy import changesets
     from paycompile.deploy.changesets import ChangeSet, ChangeSetType
+    from paycompile.deploy.cutover import CutoverResult
     from paycompile.deploy.events import EventReader, StackEvent
     from paycompile.deploy.progress import Progress
+    from paycompile.deploy.release import ServiceRelease
     from paycompile.spec.model import PlatformSpec
 
 OnOutput = Callable[[str], None]
@@ -72,6 +74,7 @@ def plan(
     parameters: Mapping[str, str] | None = None,
     stack: str | None = None,
     template_bucket: str | None = None,
+    images: Mapping[str, str] | None = None,
     session: Any = None,
     on_output: OnOutput = print,
 ) -> StackResult:
@@ -79,13 +82,17 @@ def plan(
 
     `template` replaces the one rendered from the graph (text or a parsed document);
     `parameters` are template parameter values (on an update, parameters not given keep their
-    previous value); `session` is a boto3 session (default: one in the spec's region).
-    Nothing is executed; a template over 51,200 bytes is still staged in S3, because
+    previous value; the release inputs are read from the running platform, see
+    `paycompile.deploy.release`); `images` maps services to the image to release to their idle
+    colour (default: the spec's); `session` is a boto3 session (default: one in the spec's
+    region). Nothing is executed; a template over 51,200 bytes is still staged in S3, because
     CloudFormation only reads large templates from there.
     """
     run = _Run(platform, stack, session, on_output)
     with run.errors("planning"):
-        proposal = run.propose(template_of(run.graph, template), parameters or {}, template_bucket)
+        proposal = run.propose(
+            template_of(run.graph, template), parameters or {}, template_bucket, images or {}
+        )
         if proposal.change_set is not None:
             run.discard(proposal.change_set)
         return run.result("plan", proposal)
@@ -98,6 +105,8 @@ def deploy(
     parameters: Mapping[str, str] | None = None,
     stack: str | None = None,
     template_bucket: str | None = None,
+    images: Mapping[str, str] | None = None,
+    cutover: bool = False,
     guard: Guard | None = None,
     session: Any = None,
     on_output: OnOutput = print,
@@ -106,21 +115,29 @@ def deploy(
 ) -> StackResult:
     """Create or update the stack: change set, table, approval, execution, events, outputs.
 
-    Arguments as for `plan`, and: `guard` says what is approved in advance and how to ask
-    (default: nothing approved, nobody to ask, so any change is refused); `progress` shows the
-    stack's events while it runs. Raises ChangeRefused (exit 4) when not approved, having
-    changed nothing, and BackendError (exit 3) with the first failing event's reason when
-    CloudFormation fails. A `retained` platform's stack gets termination protection.
+    Arguments as for `plan`, and: `cutover` then runs the cutover of every service whose idle
+    colour runs the release, one after the other, following each execution; `guard` says what
+    is approved in advance and how to ask (default: nothing approved, nobody to ask, so any
+    change is refused); `progress` shows the stack's events while it runs. Raises ChangeRefused
+    (exit 4) when not approved, having changed nothing, and BackendError (exit 3) with the
+    first failing event's reason when CloudFormation fails, or with the machine's reason when a
+    cutover fails. A `retained` platform's stack gets termination protection.
     """
     run = _Run(platform, stack, session, on_output)
     with run.errors("deploying"):
-        proposal = run.propose(template_of(run.graph, template), parameters or {}, template_bucket)
+        proposal = run.propose(
+            template_of(run.graph, template), parameters or {}, template_bucket, images or {}
+        )
         if proposal.change_set is not None:
             run.apply(proposal, guard or Guard(), progress, poll_seconds)
         run.protect()
         result = run.result("deploy", proposal, executed=proposal.change_set is not None)
         on_output(outputs_text(result))
-        return result
+    if cutover:
+        with run.errors("cutting over"):
+            cutovers = run.cut_over(proposal.releases, poll_seconds)
+        result = replace(result, cutovers=cutovers)
+    return result
 
 
 def destroy(
@@ -193,6 +210,7 @@ class _Proposal:
     change_set: ChangeSet | None
     planned: list[PlannedChange]
     template_url: str | None
+    releases: tuple[ServiceRelease, ...] = field(default=())
 
 
 class _Run:
@@ -234,7 +252,11 @@ class _Run:
         return stack
 
     def propose(
-        self, template: StackTemplate, parameters: Mapping[str, str], bucket: str | None
+        self,
+        template: StackTemplate,
+        parameters: Mapping[str, str],
+        bucket: str | None,
+        images: Mapping[str, str],
     ) -> _Proposal:
         """Create the change set and show it; a CREATE one for a stack that does not exist."""
         from paycompile.deploy import changesets
@@ -242,15 +264,83 @@ class _Run:
         template.check_size()
         live = self.live()
         change_type = _change_type(self.name, live)
-        request, url = self._request(template, parameters, live, bucket)
+        releases, inputs = self.releases(
+            template, live if change_type == "UPDATE" else None, images
+        )
+        request, url = self._request(template, {**inputs, **parameters}, live, bucket)
         change_set = changesets.create(
             self.cfn, self.name, change_type, request, made_stack=live is None
         )
         if change_set is None:
             self.say("no changes")
-            return _Proposal(None, [], url)
+            return _Proposal(None, [], url, releases)
         self.stack_id = change_set.stack_id
-        return _Proposal(change_set, self._classified(change_set), url)
+        return _Proposal(change_set, self._classified(change_set), url, releases)
+
+    def releases(
+        self, template: StackTemplate, live: Mapping[str, Any] | None, images: Mapping[str, str]
+    ) -> tuple[tuple[ServiceRelease, ...], dict[str, str]]:
+        """Each service's colours and images after the deployment, and the parameters for them.
+
+        A deployed stack's live colours are read from its load balancer, and the images each
+        colour runs from its parameters, so the update keeps both (`paycompile.deploy.release`).
+        """
+        from paycompile.deploy.live import live_colors
+        from paycompile.deploy.release import as_inputs, check_images, plan_releases
+
+        check_images(self.graph, images)
+        declared = set(template.parameters)
+        if not any(each.live_color in declared for each in self.graph.releases.values()):
+            if images:
+                raise BackendError("the template has no release parameters: --image needs them")
+            return (), {}
+        colors, previous = None, {}
+        if live is not None:
+            elbv2 = _aws().client(self.session, "elbv2")
+            colors = live_colors(self.graph, self.physical_ids(), elbv2)
+            previous = {
+                str(p["ParameterKey"]): str(p.get("ParameterValue", ""))
+                for p in live.get("Parameters") or []
+            }
+        releases = tuple(plan_releases(self.graph, colors, previous, images))
+        for each in releases:
+            self.say(each.describe())
+        inputs = as_inputs(self.graph, list(releases))
+        return releases, {key: value for key, value in inputs.items() if key in declared}
+
+    def cut_over(
+        self, releases: tuple[ServiceRelease, ...], poll: float
+    ) -> tuple[CutoverResult, ...]:
+        """Run the cutover of each service whose idle colour runs the release, in turn."""
+        from paycompile.deploy.cutover import cut_over
+
+        due = [each for each in releases if each.released]
+        if not due:
+            self.say("nothing to cut over: no idle colour runs a release the live one does not")
+            return ()
+        physical = self.physical_ids()
+        sfn = _aws().client(self.session, "stepfunctions")
+        return tuple(
+            cut_over(
+                sfn,
+                each.service,
+                physical[self.graph.releases[each.service].cutover],
+                self.say,
+                poll,
+            )
+            for each in due
+        )
+
+    def physical_ids(self) -> dict[str, str]:
+        """Logical id -> physical id of every resource of the stack."""
+        return {
+            str(r["LogicalResourceId"]): str(r.get("PhysicalResourceId", ""))
+            for r in self.resources()
+        }
+
+    def resources(self) -> list[dict[str, Any]]:
+        pages = self.cfn.get_paginator("list_stack_resources").paginate(StackName=self.stack_id)
+        return [r for page in pages for r in page.get("StackResourceSummaries", [])]
 
     def _request(
         self,
@@ -412,11 +502,9 @@ class _Run:
         from paycompile.deploy.changesets import classify
 
         deployed = self.deployed_template()
-        pages = self.cfn.get_paginator("list_stack_resources").paginate(StackName=self.stack_id)
-        resources = [r for page in pages for r in page.get("StackResourceSummaries", [])]
         return [
             classify({"Action": "Remove", **resource}, deployed)
-            for resource in resources
+            for resource in self.resources()
             if resource.get("ResourceStatus") != "DELETE_COMPLETE"
         ]
 
@@ -438,6 +526,7 @@ class _Run:
             executed,
             proposal.template_url,
             outputs,
+            proposal.releases,
         )
 
 

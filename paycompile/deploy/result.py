@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Literal
 
 from paycompile.changes.model import Change
+from paycompile.deploy.cutover import CutoverResult
+from paycompile.deploy.release import ServiceRelease
 
 StackAction = Literal["plan", "deploy", "destroy"]
 
@@ -38,7 +40,8 @@ class StackResult:
     `status` is the stack's status when the command ended (None: there is no stack);
     `executed` says whether anything was applied; `template_url` is where the template was
     staged in S3 (None: sent inline, or not needed); `outputs` are the stack's outputs after a
-    deploy.
+    deploy; `releases` what each service runs on which colour; `cutovers` how the cutovers a
+    deploy ran ended.
     """
 
     action: StackAction
@@ -50,3 +53,5 @@ class StackResult:
     executed: bool = False
     template_url: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    releases: tuple[ServiceRelease, ...] = ()
+    cutovers: tuple[CutoverResult, ...] = ()

@@ -1,0 +1,96 @@
+"""What a deployment passes for each service's release inputs (paycompile/deploy/release.py).
+
+The moto tests (test_cutover_moto.py) run these choices against a deployed stack; these pin the
+choices themselves, case by case.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import paycompile
+from paycompile.compiler.graph import Graph, Kind
+from paycompile.deploy.release import as_inputs, check_images, plan_releases
+
+ROOT = Path(__file__).resolve().parent.parent
+V1, V2, V3 = (f"public.ecr.aws/example/api:1.{n}" for n in (1, 2, 3))
+
+
+@pytest.fixture(scope="module")
+def graph() -> Graph:
+    return paycompile.compile_spec(paycompile.load_spec(ROOT / "examples" / "platform.yaml"))
+
+
+def previous(graph: Graph, live: str, blue: str, green: str) -> dict[str, str]:
+    release = graph.releases["api"]
+    return {
+        release.live_color: live,
+        release.image_input("blue"): blue,
+        release.image_input("green"): green,
+    }
+
+
+def test_every_service_has_release_inputs_and_a_cutover_machine(graph: Graph) -> None:
+    for release in graph.releases.values():
+        assert graph[release.cutover].kind is Kind.STATE_MACHINE
+        assert graph[release.cutover].props["service"] == release.service
+        assert {release.live_color, *dict(release.images).values()} <= set(graph.inputs)
+
+
+def test_a_new_platform_starts_from_the_spec_and_an_image_given_goes_on_both_colours(
+    graph: Graph,
+) -> None:
+    (spec,) = plan_releases(graph, None, {}, {})
+    assert spec.live == "blue" and set(spec.images.values()) == {graph.releases["api"].image}
+    (given,) = plan_releases(graph, None, {}, {"api": V2})
+    assert given.images == {"blue": V2, "green": V2} and not given.released
+
+
+def test_the_live_colour_and_its_image_stay_and_the_release_goes_to_the_idle_colour(
+    graph: Graph,
+) -> None:
+    live = {graph.releases["api"].live_color: "green"}
+    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V1), {"api": V2})
+    # The listener says green although the last deployment said blue: the listener wins.
+    assert release.live == "green" and release.idle == "blue"
+    assert release.images == {"green": V1, "blue": V2} and release.released
+    assert as_inputs(graph, [release]) == previous(graph, "green", V2, V1)
+
+
+def test_the_image_that_is_live_already_is_no_release_and_the_idle_colour_keeps_its_own(
+    graph: Graph,
+) -> None:
+    live = {graph.releases["api"].live_color: "blue"}
+    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V3), {"api": V1})
+    assert release.images == {"blue": V1, "green": V3} and not release.released
+
+
+def test_a_release_waiting_on_the_idle_colour_is_released_again(graph: Graph) -> None:
+    live = {graph.releases["api"].live_color: "blue"}
+    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V2), {"api": V2})
+    assert release.images == {"blue": V1, "green": V2} and release.released
+
+
+def test_without_an_image_given_the_specs_image_is_the_release(graph: Graph) -> None:
+    live = {graph.releases["api"].live_color: "blue"}
+    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V1), {})
+    assert release.images["green"] == graph.releases["api"].image and release.released
+
+
+def test_a_service_not_behind_the_load_balancer_yet_takes_the_specs_colour(graph: Graph) -> None:
+    (release,) = plan_releases(graph, {}, {}, {})
+    assert release.live == graph.inputs[graph.releases["api"].live_color].default
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [({"web": V1}, "no service 'web' (services: api)"), ({"api": " "}, "not an image")],
+)
+def test_an_image_for_no_service_or_no_image_is_refused(
+    graph: Graph, images: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_images(graph, images)
