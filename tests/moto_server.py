@@ -164,10 +164,13 @@ def _task_definition_update(
 
 
 def _patch_moto() -> None:
-    TaskDefinition.update_from_cloudformation_json = classmethod(_task_definition_update)  # type: ignore[assignment,method-assign]
-    machine = StateMachine
-    machine.create_from_cloudformation_json = classmethod(_machine_from_template)  # type: ignore[assignment,method-assign]
-    machine.delete_from_cloudformation_json = classmethod(_delete_machine)  # type: ignore[assignment,method-assign]
+    patches: list[tuple[type, str, Any]] = [
+        (TaskDefinition, "update_from_cloudformation_json", _task_definition_update),
+        (StateMachine, "create_from_cloudformation_json", _machine_from_template),
+        (StateMachine, "delete_from_cloudformation_json", _delete_machine),
+    ]
+    for model, name, replacement in patches:
+        setattr(model, name, classmethod(replacement))
     ELBv2Backend.convert_and_validate_properties = _listener_actions  # type: ignore[method-assign]
     overrides = StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
     overrides["elasticloadbalancingv2"] = "elbv2"
