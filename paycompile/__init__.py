@@ -1,12 +1,15 @@
 """paycompile: one declarative platform.yaml -> a complete, compliant AWS payment platform.
 
-The library API, in pipeline order::
+The library API, in pipeline order (docs/library.md has the whole tour)::
 
     spec = paycompile.load_spec("platform.yaml", environment="prod")
+    spec = spec.with_changes({"services": [{"name": "api", "desired_count": 8}]})  # validated
     graph = paycompile.compile_spec(spec)             # raises RuleViolation if an invariant fails
     text = paycompile.render(graph, backend="cfn")    # the CloudFormation template
     for rule in paycompile.list_rules(): ...
 
+No path skips the rules: a spec is validated whenever it is built, edited (`with_changes`,
+`model_copy`) or compiled, and `render` refuses a graph whose invariants no longer hold.
 Backends are imported only when asked for: `import paycompile` never loads Pulumi.
 """
 
@@ -18,23 +21,37 @@ from paycompile.compiler.graph import Graph, Kind, Node
 from paycompile.compiler.rules import RULES, Rule, violations
 from paycompile.errors import BackendError, PaycompileError, RuleViolation, SpecError, SpecIssue
 from paycompile.spec import PlatformSpec, load_spec, load_spec_text
+from paycompile.spec.edit import revalidate
 
 __version__ = "0.1.0"
 
 
 def compile_spec(spec: PlatformSpec) -> Graph:
-    """The resource graph of `spec`; raises RuleViolation if any invariant fails on it."""
-    graph = build_graph(spec)
-    failures = violations(graph)
-    if failures:
-        raise RuleViolation(failures)
+    """The resource graph of `spec`; raises RuleViolation if any invariant fails on it.
+
+    The spec is validated again first (SpecError if it no longer passes), so one assembled
+    without validation (`model_construct`) cannot reach the compiler.
+    """
+    graph = build_graph(revalidate(spec))
+    _check(graph)
     return graph
 
 
 def render(graph: Graph, backend: str = "cfn", output_format: str | None = None) -> str:
-    """The backend's artifact for `graph` (a template, a plan) as text."""
+    """The backend's artifact for `graph` (a template, a plan) as text.
+
+    Raises RuleViolation, before any backend runs, if the graph breaks an invariant (a graph
+    changed after `compile_spec` is checked again).
+    """
+    _check(graph)
     chosen = get_backend(backend)
     return chosen.render(graph, output_format or chosen.formats[0])
+
+
+def _check(graph: Graph) -> None:
+    failures = violations(graph)
+    if failures:
+        raise RuleViolation(failures)
 
 
 def list_rules() -> list[Rule]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from paycompile import list_rules
 from paycompile.cli.common import Commands, load, spec_arguments
 from paycompile.errors import SpecError
 from paycompile.reports import ISSUE_FORMATS, issues_report, rules_table
-from paycompile.spec.model import PlatformSpec
 
 
 def register(commands: Commands) -> None:
@@ -38,10 +36,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    schema = PlatformSpec.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "paycompile platform.yaml (version 1)"
-    sys.stdout.write(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    from paycompile.spec.schema import schema_text
+
+    sys.stdout.write(schema_text())
     return 0
 
 

@@ -474,6 +474,12 @@ def _issue(filename: str, document: PosDict, error: Any) -> SpecIssue:
     return SpecIssue(filename, line, column, _path(loc), _message(error, loc))
 
 
+def issue_without_position(filename: str, error: Any) -> SpecIssue:
+    """An issue in a document that has no source (a library edit): line and column 0."""
+    loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
+    return _one_line(SpecIssue(filename, 0, 0, _path(loc), _message(error, loc)))
+
+
 def _locate(document: PosDict, loc: Loc, key: bool) -> Mark:
     """The position of the deepest part of `loc` the document has."""
     node: Any = document
