@@ -15,6 +15,9 @@ Backends are imported only when asked for: `import paycompile` never loads Pulum
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from paycompile.backends import BACKENDS, get_backend
 from paycompile.compiler.compile import build_graph
 from paycompile.compiler.graph import Graph, Kind, Node
@@ -58,6 +61,13 @@ def list_rules() -> list[Rule]:
     return list(RULES.values())
 
 
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema of `platform.yaml` (what `paycompile schema` prints), as a new dict."""
+    from paycompile.spec.schema import platform_schema
+
+    return copy.deepcopy(platform_schema())
+
+
 __all__ = [
     "BACKENDS",
     "BackendError",
@@ -77,4 +87,5 @@ __all__ = [
     "load_spec",
     "load_spec_text",
     "render",
+    "spec_schema",
 ]

@@ -22,21 +22,36 @@ from paycompile.scan import is_secret_name, secret_shape
 from paycompile.spec import policy
 from paycompile.spec.model import parameter_identifier
 
+LOWER_ALNUM = string.ascii_lowercase + string.digits
+
+
+def hyphenated(head: int, parts: int, part: int) -> st.SearchStrategy[str]:
+    """`[a-z][a-z0-9]{0,head}(-[a-z0-9]{1,part}){0,parts}`, drawn fast (no regex)."""
+    word = st.text(LOWER_ALNUM, min_size=1, max_size=part)
+    return st.builds(
+        lambda first, rest, words: first + rest + "".join("-" + w for w in words),
+        st.sampled_from(string.ascii_lowercase),
+        st.text(LOWER_ALNUM, max_size=head),
+        st.lists(word, max_size=parts),
+    )
+
+
 # The contract's patterns less what AWS refuses in physical names (see docs/spec.md): hyphens
 # only between alphanumerics. The bounds keep names within the length limits (21, 16, 20).
-PLATFORM_NAME = st.from_regex(
-    r"\A[a-z][a-z0-9]{1,6}(-[a-z0-9]{1,6}){0,2}\Z", fullmatch=True
-).filter(lambda name: not name.startswith(policy.RESERVED_NAME_PREFIXES))
-ENVIRONMENT = st.from_regex(r"\A[a-z][a-z0-9]{0,4}(-[a-z0-9]{1,4}){0,2}\Z", fullmatch=True)
-SERVICE_NAME = st.from_regex(r"\A[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,4})?\Z", fullmatch=True)
-# Any character a tag may hold (letters of every script, digits, space, _ . : / = + - @).
-TAG_TEXT = st.from_regex(policy.TAG_PATTERN, fullmatch=True).filter(
-    lambda text: len(text) <= policy.TAG_VALUE_MAX and not secret_shape(text)
+PLATFORM_NAME = hyphenated(6, 2, 6).filter(
+    lambda name: len(name) >= 2 and not name.startswith(policy.RESERVED_NAME_PREFIXES)
+)
+ENVIRONMENT = hyphenated(4, 2, 4)
+SERVICE_NAME = hyphenated(6, 1, 4)
+# Any character a tag may hold: letters and digits of every script, space, _ . : / = + - @.
+TAG_CHARACTERS = st.characters(categories=("L", "N"), include_characters=" _.:/=+-@")
+TAG_TEXT = st.text(TAG_CHARACTERS, max_size=40).filter(
+    lambda text: bool(policy.TAG_PATTERN.fullmatch(text)) and not secret_shape(text)
 )
 REQUIRED_TAG_TEXT = TAG_TEXT.filter(lambda text: bool(text.strip()))
-TAG_KEY = st.from_regex(policy.TAG_PATTERN, fullmatch=True).filter(
+TAG_KEY = st.text(TAG_CHARACTERS, min_size=1, max_size=40).filter(
     lambda key: (
-        1 <= len(key) <= policy.TAG_KEY_MAX
+        bool(policy.TAG_PATTERN.fullmatch(key))
         and key not in (*policy.DERIVED_TAGS, *policy.REQUIRED_TAGS)
         and not key.lower().startswith("aws:")
         and not is_secret_name(key)
@@ -65,9 +80,11 @@ IMAGES = [
     "registry.example.com:5000/team/app_server:2024-06-01",
     "busybox:1",
 ]
-PARAMETER_KEY = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}\Z", fullmatch=True).filter(
-    lambda key: not policy.SECRET_KEY_PATTERN.search(key)
-)
+PARAMETER_KEY = st.builds(
+    str.__add__,
+    st.sampled_from(string.ascii_letters + string.digits + "_"),
+    st.text(string.ascii_letters + string.digits + "_.-", max_size=20),
+).filter(lambda key: not policy.SECRET_KEY_PATTERN.search(key))
 
 
 @dataclass(frozen=True)
@@ -231,7 +248,13 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         "database": {
             "engine": "aurora-mysql",
             "engine_version": draw(st.sampled_from(policy.SERVERLESS_V2_AURORA_MYSQL_VERSIONS)),
-            "database_name": draw(st.from_regex(r"\A[a-z][a-z0-9_]{0,15}\Z", fullmatch=True)),
+            "database_name": draw(
+                st.builds(
+                    str.__add__,
+                    st.sampled_from(string.ascii_lowercase),
+                    st.text(LOWER_ALNUM + "_", max_size=15),
+                )
+            ),
             "min_capacity": min_capacity,
             "max_capacity": draw(
                 st.sampled_from([c for c in CAPACITIES if c >= max(min_capacity, 1)])

@@ -80,18 +80,22 @@ class StrictModel(BaseModel):
 
 Facts = dict[str, Any]
 TIGHTER = {"minimum": max, "maximum": min, "minLength": max, "maxLength": min}
+# Keywords whose subschema (or map of subschemas) must hold whole: two of them merge into one.
+# (Not `not`: not(A) and not(B) is not not(A and B).)
+CONJUNCTIVE = ("propertyNames", "additionalProperties", "items", "properties")
 
 
 def merge_facts(schema: Facts, facts: Facts) -> Facts:
     """`schema` with `facts` added; a keyword both already have is kept twice, under `allOf`
-    (unless both are subschemas that agree on the keywords they share: those merge)."""
+    (two bounds keep the tighter; two conjunctive subschemas that agree on the keywords they
+    share merge into one)."""
     for key, value in facts.items():
         current = schema.get(key)
         if current is None or current == value:
             schema[key] = value
         elif key in TIGHTER:  # two bounds of one kind: the tighter one is both
             schema[key] = TIGHTER[key](current, value)
-        elif isinstance(current, dict) and isinstance(value, dict) and _compatible(current, value):
+        elif key in CONJUNCTIVE and _compatible(current, value):
             schema[key] = {**current, **value}  # one subschema with both keywords: both hold
         else:
             schema.setdefault("allOf", []).append({key: value})

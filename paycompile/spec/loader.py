@@ -110,9 +110,10 @@ def _load_text(text: str | bytes, filename: str, environment: str | None) -> Pla
         elif target == primary:
             issues += found
         else:
-            # Another environment repeats every mistake of the base spec: report only its own.
-            seen = {(_unprefixed(issue.path), issue.message) for issue in issues}
-            issues += [i for i in found if (_unprefixed(i.path), i.message) not in seen]
+            # Another environment repeats every mistake of the base spec: report only its own
+            # (a mistake at the same key and place is the same one, whatever its wording).
+            seen = {_same_mistake(issue) for issue in issues}
+            issues += [issue for issue in found if _same_mistake(issue) not in seen]
     if issues:
         raise SpecError(issues)
     return specs[0]
@@ -145,6 +146,10 @@ def _validate(
     except ValidationError as exc:
         found = [_issue(filename, merged, error) for error in exc.errors(include_url=False)]
         return [_in_override(issue, document, target) for issue in found]
+
+
+def _same_mistake(issue: SpecIssue) -> tuple[str, int, int]:
+    return _unprefixed(issue.path), issue.line, issue.column
 
 
 def _unprefixed(path: str) -> str:

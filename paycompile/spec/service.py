@@ -177,6 +177,7 @@ class Service(StrictModel):
     )
     memory: Memory = Field(
         default=policy.DEFAULT_MEMORY,
+        validate_default=True,  # the default 512 is not valid with every cpu
         description="Fargate memory in MiB, a size valid with `cpu`.",
         examples=[512, 2048],
     )
