@@ -226,3 +226,10 @@ def test_every_region_is_accepted_or_refused_with_its_reason() -> None:
     assert set(policy.ACCEPTED_REGIONS) | set(policy.FEWER_ZONES_FOR_NEW_ACCOUNTS) == set(
         policy.REGIONS
     )
+
+
+def test_the_rules_doc_lists_every_spec_policy() -> None:
+    text = (REFERENCE_SPEC.parent.parent / "docs" / "rules.md").read_text()
+    for rule_id, (statement, pci) in policy.SPEC_POLICIES.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {rule_id} |"))
+        assert statement in row and all(requirement in row for requirement in pci)
