@@ -5,6 +5,8 @@ Output is sorted JSON (or YAML), so a graph always gives the same bytes.
 
 from __future__ import annotations
 
+import json
+
 from troposphere import AWSObject, Export, Output, Template
 
 from paycompile.backends.cfn import compute, data, network, operations, security, traffic
@@ -73,7 +75,9 @@ class CloudFormationBackend:
         if output_format == "yaml":
             yaml_text: str = template.to_yaml(clean_up=True)
             return yaml_text if yaml_text.endswith("\n") else yaml_text + "\n"
-        json_text: str = template.to_json(indent=2, sort_keys=True)
+        # UTF-8 rather than `\u` escapes: cfn-lint cannot read the surrogate-pair escapes of
+        # characters beyond the Basic Multilingual Plane (a letter of a rare script in a tag).
+        json_text = json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
         return json_text + "\n"
 
 
