@@ -126,6 +126,7 @@ CASES = [
     Case("secret-looking tag key", put("tags.DbPassword", "x"), "PAY-SEC-003", S),
     Case("tag value character", put("tags.Team", "a;b"), "tag", S),
     Case("tag key too long", put("tags." + "K" * 129, "x"), "tag", S),
+    Case("empty tag value", put("tags.Team", ""), "values 1..256", S),
     Case("tag value too long", put("tags.Team", "v" * 257), "tag", S),
     Case("credential as a tag value", put("tags.Team", AWS_KEY_ID), "PAY-SEC-003", S),
     # network

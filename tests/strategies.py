@@ -45,7 +45,7 @@ ENVIRONMENT = hyphenated(4, 2, 4)
 SERVICE_NAME = hyphenated(6, 1, 4)
 # Any character a tag may hold: letters and digits of every script, space, _ . : / = + - @.
 TAG_CHARACTERS = st.characters(categories=("L", "N"), include_characters=" _.:/=+-@")
-TAG_TEXT = st.text(TAG_CHARACTERS, max_size=40).filter(
+TAG_TEXT = st.text(TAG_CHARACTERS, min_size=1, max_size=40).filter(
     lambda text: bool(policy.TAG_PATTERN.fullmatch(text)) and not secret_shape(text)
 )
 REQUIRED_TAG_TEXT = TAG_TEXT.filter(lambda text: bool(text.strip()))

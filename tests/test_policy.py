@@ -233,3 +233,16 @@ def test_the_rules_doc_lists_every_spec_policy() -> None:
     for rule_id, (statement, pci) in policy.SPEC_POLICIES.items():
         row = next(line for line in text.splitlines() if line.startswith(f"| {rule_id} |"))
         assert statement in row and all(requirement in row for requirement in pci)
+
+
+def test_letters_beyond_the_basic_plane_reach_a_template_cfn_lint_reads() -> None:
+    """A tag in a rare script and a parameter with an emoji: valid, and the JSON template
+    carries them as UTF-8 (cfn-lint cannot read their `\\u` surrogate escapes)."""
+    from cfnlint.api import ManualArgs, lint
+
+    spec = load("  CostCenter: FinTech\n", "  CostCenter: FinTech\n  \U0002e356: \U00017a58\n")
+    spec = spec.with_changes({"parameters": {"banner": "launch \U0001f680"}})
+    text = paycompile.render(paycompile.compile_spec(spec), "cfn", "json")
+    assert "\U0002e356" in text and "\U0001f680" in text
+    findings = lint(text, config=ManualArgs(regions=["us-east-1"]))
+    assert [f"{m.rule.id}: {m.message}" for m in findings if m.rule.id[0] in "EW"] == []

@@ -111,9 +111,9 @@ def _load_text(text: str | bytes, filename: str, environment: str | None) -> Pla
             issues += found
         else:
             # Another environment repeats every mistake of the base spec: report only its own
-            # (a mistake at the same key and place is the same one, whatever its wording).
-            seen = {_same_mistake(issue) for issue in issues}
-            issues += [issue for issue in found if _same_mistake(issue) not in seen]
+            # (the same key with the same message, or at the same place whatever its wording).
+            seen = {key for issue in issues for key in _same_mistake(issue)}
+            issues += [i for i in found if not seen.intersection(_same_mistake(i))]
     if issues:
         raise SpecError(issues)
     return specs[0]
@@ -148,8 +148,9 @@ def _validate(
         return [_in_override(issue, document, target) for issue in found]
 
 
-def _same_mistake(issue: SpecIssue) -> tuple[str, int, int]:
-    return _unprefixed(issue.path), issue.line, issue.column
+def _same_mistake(issue: SpecIssue) -> tuple[tuple[str, str], tuple[str, int, int]]:
+    path = _unprefixed(issue.path)
+    return (path, issue.message), (path, issue.line, issue.column)
 
 
 def _unprefixed(path: str) -> str:

@@ -391,9 +391,11 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
             )
         if key.lower().startswith("aws:"):
             raise PydanticCustomError("tag", "tag keys must not start with 'aws:'")
-        if not 1 <= len(key) <= policy.TAG_KEY_MAX or len(value) > policy.TAG_VALUE_MAX:
+        # Values are never empty: CloudWatch alarms and dashboards and Step Functions state
+        # machines refuse an empty tag value.
+        if not 1 <= len(key) <= policy.TAG_KEY_MAX or not 1 <= len(value) <= policy.TAG_VALUE_MAX:
             raise PydanticCustomError(
-                "tag", "tag {key}: keys are 1..128 and values 0..256 characters", {"key": repr(key)}
+                "tag", "tag {key}: keys are 1..128 and values 1..256 characters", {"key": repr(key)}
             )
         if not (policy.TAG_PATTERN.fullmatch(key) and policy.TAG_PATTERN.fullmatch(value)):
             raise PydanticCustomError(

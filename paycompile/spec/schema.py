@@ -219,6 +219,7 @@ def tag_facts() -> Facts:
     allowed = "^[^" + _in_class(policy.TAG_FORBIDDEN_ASCII) + r"\x00-\x1f\x7f-\x9f]*$"
     value = {
         "type": "string",
+        "minLength": 1,
         "maxLength": policy.TAG_VALUE_MAX,
         "pattern": allowed,
         "not": {"anyOf": [{"pattern": pattern} for pattern in secret_value_patterns()]},
