@@ -123,6 +123,7 @@ CASES = [
     Case("blank MigrationPhase", put("tags.MigrationPhase", "  "), "PAY-GOV-001", S),
     Case("46 tags", put("tags", many_tags(46)), "PAY-GOV-001", S),
     Case("aws: tag key", put("tags.aws:owner", "me"), "aws:", S),
+    Case("boolean tag key", put("tags.False", "x"), "read it as a boolean", S),
     Case("secret-looking tag key", put("tags.DbPassword", "x"), "PAY-SEC-003", S),
     Case("tag value character", put("tags.Team", "a;b"), "tag", S),
     Case("tag key too long", put("tags." + "K" * 129, "x"), "tag", S),

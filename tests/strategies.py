@@ -54,6 +54,7 @@ TAG_KEY = st.text(TAG_CHARACTERS, min_size=1, max_size=40).filter(
         bool(policy.TAG_PATTERN.fullmatch(key))
         and key not in (*policy.DERIVED_TAGS, *policy.REQUIRED_TAGS)
         and not key.lower().startswith("aws:")
+        and key.lower() not in policy.BOOLEAN_TAG_KEYS
         and not is_secret_name(key)
     )
 )
@@ -185,10 +186,10 @@ def _maybe_overlapping_pair(draw: st.DrawFn, result: list[dict[str, Any]]) -> No
 
 
 def tags() -> st.SearchStrategy[dict[str, str]]:
-    """The required tags and more, sometimes right up to the limit."""
+    """The required tags and more; one draw in twenty right up to the limit."""
     room = policy.MAX_USER_TAGS - len(policy.REQUIRED_TAGS)
     extra = (
-        st.integers(0, 9)
+        st.integers(0, 19)
         .flatmap(lambda k: st.just(room) if k == 0 else st.integers(0, 3))
         .flatmap(lambda n: st.dictionaries(TAG_KEY, TAG_TEXT, min_size=n, max_size=n))
     )

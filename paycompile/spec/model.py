@@ -391,6 +391,12 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
             )
         if key.lower().startswith("aws:"):
             raise PydanticCustomError("tag", "tag keys must not start with 'aws:'")
+        if key.lower() in policy.BOOLEAN_TAG_KEYS:
+            raise PydanticCustomError(
+                "tag",
+                "tag {key}: CloudFormation tools read it as a boolean; rename it",
+                {"key": repr(key)},
+            )
         # Values are never empty: CloudWatch alarms and dashboards and Step Functions state
         # machines refuse an empty tag value.
         if not 1 <= len(key) <= policy.TAG_KEY_MAX or not 1 <= len(value) <= policy.TAG_VALUE_MAX:

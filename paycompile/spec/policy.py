@@ -107,6 +107,10 @@ DERIVED_TAGS = ("Environment", "Name", "Tier", "DeploymentColor", "Service")
 AWS_TAG_LIMIT = 50
 MAX_USER_TAGS = AWS_TAG_LIMIT - len(DERIVED_TAGS)
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
+# Tag keys CloudFormation tools read as booleans: cfn-lint (1.58) compares "true"/"false" (any
+# case) with every other key as booleans when it checks that tag keys are unique, so a template
+# with a `false` tag key fails its lint (E3024, E3037). Refused, matched case-insensitively.
+BOOLEAN_TAG_KEYS = ("true", "false")
 TAG_PATTERN = re.compile(r"^[\w .:/=+\-@]*$")
 # The ASCII characters AWS refuses in tags; the JSON Schema (whose `\w` is ASCII-only in most
 # validators) refuses exactly these and leaves non-ASCII letters to `paycompile validate`.

@@ -245,6 +245,7 @@ def tag_facts() -> Facts:
                 "anyOf": [
                     {"enum": list(policy.DERIVED_TAGS)},
                     {"pattern": "^" + case_insensitive("aws") + ":"},
+                    {"pattern": f"^({case_insensitive('|'.join(policy.BOOLEAN_TAG_KEYS))})$"},
                     {"pattern": tag_secret_name_pattern()},
                 ]
             },
