@@ -24,7 +24,6 @@ from pydantic_core import CoreSchema, core_schema
 
 from paycompile.scan import SECRET_SHAPES
 from paycompile.spec import policy
-from paycompile.spec.base import HYPHENATED
 from paycompile.spec.loader import NOT_OVERRIDABLE
 from paycompile.spec.model import PlatformSpec
 
@@ -88,10 +87,11 @@ def _add_overrides(schema: Facts) -> None:
         "additionalProperties": False,
         "properties": {key: _partial_value(value) for key, value in top.items()},
     }
-    overrides = schema["properties"]["overrides"]
-    overrides.pop("additionalProperties", None)
-    overrides["propertyNames"] = {"pattern": HYPHENATED, "maxLength": 16}
-    overrides["additionalProperties"] = {"$ref": f"#/$defs/Platform{PARTIAL}"}
+    # The model keeps an override as a plain mapping (the loader merges and validates it);
+    # the schema describes what it may hold.
+    schema["properties"]["overrides"]["additionalProperties"] = {
+        "$ref": f"#/$defs/Platform{PARTIAL}"
+    }
 
 
 def _partial_model(name: str, model: Facts) -> Facts:
