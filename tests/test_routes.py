@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REFERENCE_SPEC as REFERENCE
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import GeneratedSpec, valid_specs
 
@@ -131,6 +131,7 @@ def specs_and_a_new_service(draw: st.DrawFn) -> tuple[GeneratedSpec, dict[str, A
     return generated, new, draw(st.integers(0, len(generated.document["services"])))
 
 
+@settings(max_examples=max(5, settings.default.max_examples // 3))
 @given(case=specs_and_a_new_service())
 def test_adding_a_service_anywhere_moves_no_other_rule(
     case: tuple[GeneratedSpec, dict[str, Any], int],

@@ -20,6 +20,7 @@ import paycompile
 from paycompile.spec import policy
 
 
+@settings(max_examples=max(5, settings.default.max_examples // 3))
 @given(generated=valid_specs())
 def test_every_drawn_spec_is_valid(generated: GeneratedSpec) -> None:
     spec = paycompile.load_spec_text(generated.text, "platform.yaml", generated.environment)
