@@ -10,7 +10,7 @@ OUT := out
 CHECKOV := .tools/checkov/bin/checkov
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test thorough lint format bench clean
 
 # A first install takes a minute or two: say what is happening, and let pip show each package.
 $(STAMP): pyproject.toml constraints.txt
@@ -42,6 +42,10 @@ test: $(CHECKOV)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+# The property tests (every test module using @given) with random seeds and many examples.
+thorough: $(STAMP) $(CHECKOV)
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -n 2 -q $$(grep -l '@given' tests/test_*.py)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check paycompile tests benchmarks

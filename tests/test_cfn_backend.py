@@ -19,7 +19,7 @@ import pytest
 import yaml
 from cfnlint.api import ConfigMixIn, Runner, lint
 from cfnlint.rules import Rules
-from hypothesis import given
+from hypothesis import example, given
 
 import paycompile
 from paycompile.cli import main
@@ -284,6 +284,15 @@ def test_checker_reports_retained_without_protection() -> None:
 # ---------------------------------------------------------------- every valid spec
 
 
+def _with_tag(key: str, value: str) -> GeneratedSpec:
+    document = _reference_document()
+    document["tags"][key] = value
+    return GeneratedSpec(yaml.safe_dump(document, sort_keys=False), None, document)
+
+
+# Found by a random run: a tag in a script beyond the Basic Multilingual Plane, which cfn-lint
+# could not read while the JSON template escaped it.
+@example(_with_tag("\U00017a58", "0"))
 @given(valid_specs())
 def test_generated_templates_pass_checker_and_cfn_lint(generated: GeneratedSpec) -> None:
     spec = paycompile.load_spec_text(generated.text, "platform.yaml", generated.environment)

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paycompile.cli import main
+from tests.spec_corpus import CASES, Case
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_TEXT = (ROOT / "examples" / "platform.yaml").read_text()
@@ -175,9 +176,9 @@ NON_NUMERIC = ["three", "", "-", "yes please"]
 # (key path, values that are wrong in type or out of range for it)
 BAD_VALUES: dict[tuple[str | int, ...], list[Any]] = {
     ("version",): [0, 2, "one", None, [1]],
-    ("name",): ["Payment", "p", "a" * 22, "pay_ment", 7, None],
+    ("name",): ["Payment", "p", "a" * 22, "pay_ment", "sg-pay", "internal-pay", 7, None],
     ("environment",): ["Dev", "", "e" * 17, "-dev", 5, ["dev"]],
-    ("region",): ["us-east-9", "US-EAST-1", "mars-1", 1, None],
+    ("region",): ["us-east-9", "US-EAST-1", "mars-1", "us-west-1", 1, None],
     ("lifecycle",): ["forever", "Ephemeral", 1, True],
     ("network", "cidr"): ["10.0.0.0/8", "10.0.0.0/21", "8.8.0.0/16", "not-a-cidr", 10],
     ("network", "availability_zones"): [0, 1, 2, 4, 6, "three", None],
@@ -187,8 +188,11 @@ BAD_VALUES: dict[tuple[str | int, ...], list[Any]] = {
     ("services", 0, "port"): [0, -1, 65536, 100000, "http"],
     ("services", 0, "cpu"): [100, 300, 3000, "big"],
     ("services", 0, "active_color"): ["red", "Blue", "", 1],
+    ("services", 0, "image"): ["nginx", "nginx:latest", "Nginx:1", "nginx:1 ", 7, None],
+    ("services", 0, "route"): [{"path": "/*"}, {"path": "/a/*", "priority": 0}, "/a/*", {}],
     ("services", 0, "desired_count"): [-1, "two", None],
     ("database", "engine"): ["mysql", "aurora-postgresql", "aurora", 1],
+    ("database", "engine_version"): ["8.0.mysql_aurora.3.01.0", "8.0.mysql_aurora.3.99.9", 3],
     ("database", "min_capacity"): [0, 0.25, 0.75, -1, 300, "small"],
     ("database", "max_capacity"): [0.25, 1.25, 300, "big"],
     ("database", "secret_rotation_days"): [0, -5, 31, 365, *NON_NUMERIC],
@@ -230,3 +234,19 @@ def _run_captured(argv: list[str]) -> tuple[int, str]:
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
         code = main(argv)
     return code, stderr.getvalue()
+
+
+# ---------------------------------------------------------------- the corpus, built
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_build_refuses_every_corpus_spec_and_writes_nothing(
+    case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tests/spec_corpus.py (one violation each, policy holes included) through `build`."""
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(case.text())
+    output = tmp_path / "out" / "template.json"
+    assert main(["build", str(spec), "--backend", "cfn", "-o", str(output)]) == 1
+    assert_one_located_error(spec, capsys.readouterr().err, case.expect)
+    assert not output.parent.exists()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from paycompile import list_rules
 from paycompile.cli.common import Commands, UsageError, env_arguments, load_path, spec_file_problem
 from paycompile.errors import SpecError, SpecIssue
 from paycompile.reports import ISSUE_FORMATS, FileReport, issues_report, rules_table
-from paycompile.spec.model import PlatformSpec
 
 
 def register(commands: Commands) -> None:
@@ -52,10 +50,9 @@ def _check(spec: str, args: argparse.Namespace) -> FileReport:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    schema = PlatformSpec.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "paycompile platform.yaml (version 1)"
-    sys.stdout.write(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    from paycompile.spec.schema import schema_text
+
+    sys.stdout.write(schema_text())
     return 0
 
 

@@ -187,8 +187,10 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
     )
     traffic = Traffic(load_balancer, https, database_sg, rotation_sg)
     routed = [service for service in spec.services if service.route]
-    for priority, service in enumerate(routed, start=1):
-        rule = _listener_rule(builder, https, service, target_groups[service.name], priority * 10)
+    for service in routed:
+        rule = _listener_rule(
+            builder, https, service, target_groups[service.name], service.rule_priority
+        )
         traffic.services[service.name] = ServiceTraffic(
             service_sgs[service.name], target_groups[service.name], rule, https
         )

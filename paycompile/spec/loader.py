@@ -167,9 +167,10 @@ def _load_document(document: PosDict, filename: str, environment: str | None) ->
         elif target == primary:
             issues += found
         else:
-            # Another environment repeats every mistake of the base spec: report only its own.
-            seen = {(_unprefixed(issue.path), issue.message) for issue in issues}
-            issues += [i for i in found if (_unprefixed(i.path), i.message) not in seen]
+            # Another environment repeats every mistake of the base spec: report only its own
+            # (the same key with the same message, or at the same place whatever its wording).
+            seen = {key for issue in issues for key in _same_mistake(issue)}
+            issues += [i for i in found if not seen.intersection(_same_mistake(i))]
     if issues:
         raise SpecError(issues)
     return specs[0]
@@ -202,6 +203,11 @@ def _validate(
     except ValidationError as exc:
         found = [_issue(filename, merged, error) for error in exc.errors(include_url=False)]
         return [_in_override(issue, document, target) for issue in found]
+
+
+def _same_mistake(issue: SpecIssue) -> tuple[tuple[str, str], tuple[str, int, int]]:
+    path = _unprefixed(issue.path)
+    return (path, issue.message), (path, issue.line, issue.column)
 
 
 def _unprefixed(path: str) -> str:
@@ -574,6 +580,12 @@ def _issue(filename: str, document: PosDict, error: Any) -> SpecIssue:
     loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
     line, column = _locate(document, loc, key=error["type"] == "extra_forbidden")
     return SpecIssue(filename, line, column, _path(loc), _message(error, loc))
+
+
+def issue_without_position(filename: str, error: Any) -> SpecIssue:
+    """An issue in a document that has no source (a library edit): line and column 0."""
+    loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
+    return _one_line(SpecIssue(filename, 0, 0, _path(loc), _message(error, loc)))
 
 
 def _locate(document: PosDict, loc: Loc, key: bool) -> Mark:

@@ -1,20 +1,19 @@
 """The `platform.yaml` model (version 1): every key of the contract, with its rule.
 
 Policy is baked into the types: a spec that validates cannot describe a platform that
-breaks an invariant. Messages that enforce policy cite the rule id that owns them.
+breaks an invariant. Messages that enforce policy cite the rule id that owns them. Each field
+also carries its description, examples and the JSON Schema form of its single-field rules, so
+`paycompile schema` is generated from this model (see `paycompile/spec/schema.py`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -23,84 +22,85 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from paycompile.scan import is_secret_name, secret_shape
+from paycompile.scan import is_secret_name
 from paycompile.spec import policy
-
-# Names become parts of physical names (`<name>-<part>-<environment>`), so each is the
-# contract's pattern less what AWS refuses in those: RDS identifiers take no `--`, and load
-# balancer, target group and RDS names cannot end in `-`. Hyphens only between alphanumerics.
-HYPHENATED = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
-ENVIRONMENT_NAME = re.compile(HYPHENATED)
-PlatformName = Annotated[str, StringConstraints(pattern=HYPHENATED, min_length=2, max_length=21)]
-EnvironmentName = Annotated[str, StringConstraints(pattern=HYPHENATED, max_length=16)]
-ServiceName = Annotated[str, StringConstraints(pattern=HYPHENATED, max_length=20)]
-ConfigKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
-ParameterKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
-
-
-def _no_secret_value(value: object) -> object:
-    """PAY-SEC-003 for values: a credential by its shape alone, whatever key it is under.
-
-    Runs before the type's own checks so that no later error message quotes the value back.
-    """
-    if isinstance(value, str):
-        kind = secret_shape(value)
-        if kind:
-            raise policy_error(
-                "PAY-SEC-003",
-                f"the value looks like a credential ({kind}): "
-                "keep it in Secrets Manager, not in the spec",
-            )
-    return value
-
-
-NoSecret = BeforeValidator(_no_secret_value)
-CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
-
-
-def _no_control(value: str) -> str:
-    """No control characters at all, tab and newline included: values end up in JSON, YAML,
-    SSM and process environments, where a line break or a NUL is an injection point."""
-    found = re.search(CONTROL_CHARACTERS, value)
-    if found:
-        code = f"U+{ord(found.group()):04X}"
-        raise PydanticCustomError(
-            "control", "must not contain control characters (found {c})", {"c": code}
-        )
-    return value
-
-
-ConfigValue = Annotated[
-    str,
-    StringConstraints(max_length=4096),
+from paycompile.spec.base import (
+    CONTROL_CHARACTERS,
+    ENVIRONMENT_NAME,
+    HYPHENATED,
+    ConfigValue,
+    Facts,
     NoSecret,
-    AfterValidator(_no_control),
-    Field(json_schema_extra={"pattern": f"^[^{CONTROL_CHARACTERS[1:-1]}]*$"}),
-]
-TagText = Annotated[str, NoSecret]
-Color = Literal["blue", "green"]
-RFC1918 = tuple(
-    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    Problem,
+    SchemaFacts,
+    StrictModel,
+    located,
+    policy_error,
 )
+from paycompile.spec.routes import route_conflicts
+from paycompile.spec.service import Route, Service
+
+__all__ = [
+    "CONTROL_CHARACTERS",
+    "ENVIRONMENT_NAME",
+    "HYPHENATED",
+    "Backup",
+    "Database",
+    "Monitoring",
+    "Network",
+    "PlatformSpec",
+    "Route",
+    "Service",
+    "Tls",
+    "policy_error",
+]
+
+PlatformName = Annotated[
+    str,
+    StringConstraints(pattern=HYPHENATED, min_length=2, max_length=21),
+    SchemaFacts(lambda: {"not": {"pattern": "^(" + "|".join(policy.RESERVED_NAME_PREFIXES) + ")"}}),
+]
+EnvironmentName = Annotated[str, StringConstraints(pattern=HYPHENATED, max_length=16)]
+ParameterKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+TagText = Annotated[str, NoSecret]
+RFC1918 = tuple(ipaddress.IPv4Network(block) for block in policy.PRIVATE_RANGES)
+ACM_CERTIFICATE_ARN = re.compile(policy.ACM_CERTIFICATE_ARN)
+BACKUP_SCHEDULE = re.compile(policy.BACKUP_SCHEDULE)
 
 
-def policy_error(rule: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(
-        "policy", "{message} (policy {rule})", {"message": message, "rule": rule}
-    )
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors; YAML types are taken as written, never coerced."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
 class Network(StrictModel):
-    cidr: str
-    availability_zones: int = policy.REQUIRED_AVAILABILITY_ZONES
-    nat_gateways: int = 1
-    flow_logs: bool = True
+    """The VPC: three availability zones, each with a public and a private subnet."""
+
+    cidr: Annotated[str, SchemaFacts(lambda: {"pattern": _cidr_pattern()})] = Field(
+        description="The VPC's IPv4 range: private (RFC 1918), /16 to /20 (PAY-NET-001).",
+        examples=["10.0.0.0/16", "172.20.0.0/18"],
+    )
+    availability_zones: Annotated[
+        int, SchemaFacts(lambda: {"const": policy.REQUIRED_AVAILABILITY_ZONES})
+    ] = Field(
+        default=policy.REQUIRED_AVAILABILITY_ZONES,
+        description="Availability zones: policy says exactly 3 (PAY-NET-001).",
+        examples=[3],
+    )
+    nat_gateways: Annotated[
+        int, SchemaFacts(lambda: {"enum": list(policy.ALLOWED_NAT_GATEWAY_COUNTS)})
+    ] = Field(
+        default=policy.RETAINED_NAT_GATEWAYS,
+        description="NAT gateways: 1 (shared) or 3 (one per AZ), and 3 in a retained "
+        "environment (PAY-NET-002). Default: 3 when retained, 1 when ephemeral.",
+        examples=[1, 3],
+        json_schema_extra=_without_default,
+    )
+    flow_logs: bool = Field(
+        default=True,
+        description="VPC flow logs to an encrypted log group; required in a retained "
+        "environment (PAY-NET-003).",
+        examples=[True],
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -111,6 +111,10 @@ class Network(StrictModel):
             raise PydanticCustomError(
                 "cidr", "not an IPv4 network in CIDR form: {e}", {"e": str(exc)}
             ) from None
+        if str(network) != value:  # `10.0.0.0/255.255.0.0`, `/016`: templates need CIDR form
+            raise PydanticCustomError(
+                "cidr", "write the network in CIDR form: {n}", {"n": str(network)}
+            )
         low, high = policy.VPC_PREFIX_RANGE
         if not low <= network.prefixlen <= high:
             raise policy_error(
@@ -139,16 +143,36 @@ class Network(StrictModel):
         return value
 
 
+def _cidr_pattern() -> str:
+    from paycompile.spec.schema import private_cidr_pattern
+
+    return private_cidr_pattern()
+
+
 class Tls(StrictModel):
-    certificate_arn: str
-    ssl_policy: str = policy.DEFAULT_SSL_POLICY
+    """The HTTPS listener's certificate and security policy."""
+
+    certificate_arn: Annotated[
+        str, SchemaFacts(lambda: {"pattern": policy.ACM_CERTIFICATE_ARN})
+    ] = Field(
+        description="ACM certificate for the HTTPS listener, in the spec's region.",
+        examples=[
+            "arn:aws:acm:us-east-1:123456789012:certificate/0f3c4b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c"
+        ],
+    )
+    ssl_policy: Annotated[str, SchemaFacts(lambda: {"enum": list(policy.TLS12_SSL_POLICIES)})] = (
+        Field(
+            default=policy.DEFAULT_SSL_POLICY,
+            description="ELB security policy: only policies that refuse anything below TLS 1.2 "
+            "(PAY-TLS-001).",
+            examples=[policy.DEFAULT_SSL_POLICY],
+        )
+    )
 
     @field_validator("certificate_arn")
     @classmethod
     def _acm_arn(cls, value: str) -> str:
-        if not re.fullmatch(
-            r"arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", value
-        ):
+        if not ACM_CERTIFICATE_ARN.fullmatch(value):
             raise PydanticCustomError(
                 "arn",
                 "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
@@ -168,128 +192,72 @@ class Tls(StrictModel):
         return value
 
 
-class Route(StrictModel):
-    path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_\-./*?]{0,127}$")] | None = None
-    host: (
-        Annotated[
-            str,
-            StringConstraints(
-                pattern=r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-                max_length=128,
-            ),
-        ]
-        | None
-    ) = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Route:
-        if (self.path is None) == (self.host is None):
-            raise PydanticCustomError("route", "give exactly one of `path` or `host`")
-        return self
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return ("path", self.path) if self.path is not None else ("host", str(self.host))
-
-
-class Cutover(StrictModel):
-    """How the cutover state machine moves a service's traffic to its idle colour."""
-
-    # Share of traffic the idle colour takes while the bake watches its alarms (0: none).
-    canary_percent: Annotated[int, Field(ge=0, le=50)] = 10
-    bake_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
-    # How long the idle colour may take to report every desired task healthy.
-    healthy_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 600
-    poll_seconds: Annotated[int, Field(ge=1, le=300)] = 15
-    # Keep the previous colour running after a cutover (a faster way back, at twice the cost).
-    keep_idle_warm: bool = False
-
-
-class Service(StrictModel):
-    name: ServiceName
-    image: Annotated[
-        str, StringConstraints(pattern=r"^[a-z0-9][A-Za-z0-9._/:@-]{0,254}$"), NoSecret
-    ]
-    port: Annotated[int, Field(ge=1, le=65535)]
-    cpu: int = 256
-    memory: int = 512
-    desired_count: Annotated[int, Field(ge=1, le=100)] = 2
-    health_check_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_\-./]{0,127}$")] = (
-        "/health"
-    )
-    active_color: Color = "blue"
-    route: Route | None = None
-    environment_variables: dict[ConfigKey, ConfigValue] = Field(
-        default_factory=dict, max_length=100
-    )
-    # The container's user: never root, whatever the image says (PAY-SEC-005).
-    user: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}(:[0-9]{1,10})?$")] = (
-        "1000:1000"
-    )
-    cutover: Cutover = Field(default_factory=Cutover)
-
-    @field_validator("port")
-    @classmethod
-    def _not_db_port(cls, value: int) -> int:
-        if value in (80, 443, 3306) or value < 1024:
-            raise policy_error(
-                "PAY-SEC-001", f"port {value} is reserved (1..1023 and 3306); use 1024 or above"
-            )
-        return value
-
-    @field_validator("cpu")
-    @classmethod
-    def _fargate_cpu(cls, value: int) -> int:
-        if value not in policy.FARGATE_SIZES:
-            raise PydanticCustomError(
-                "fargate",
-                "Fargate cpu must be one of {sizes}",
-                {"sizes": ", ".join(map(str, policy.FARGATE_SIZES))},
-            )
-        return value
-
-    @field_validator("environment_variables")
-    @classmethod
-    def _no_secrets(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if policy.SECRET_KEY_PATTERN.search(key):
-                raise policy_error(
-                    "PAY-SEC-003",
-                    f"{key!r} looks like a secret: keep it in Secrets Manager, "
-                    "not in plain environment variables",
-                )
-        return value
-
-    @field_validator("memory")
-    @classmethod
-    def _fargate_pair(cls, value: int, info: ValidationInfo) -> int:
-        cpu = info.data.get("cpu")
-        allowed = policy.FARGATE_SIZES.get(cpu, ()) if isinstance(cpu, int) else ()
-        if cpu is not None and value not in allowed:
-            raise PydanticCustomError(
-                "fargate",
-                "memory {memory} is not valid with cpu {cpu} on Fargate (allowed: {allowed})",
-                {"memory": value, "cpu": cpu, "allowed": ", ".join(map(str, allowed))},
-            )
-        return value
+Capacity = Annotated[
+    float,
+    SchemaFacts(
+        lambda: {
+            "minimum": policy.SERVERLESS_V2_CAPACITY_RANGE[0],
+            "maximum": policy.SERVERLESS_V2_CAPACITY_RANGE[1],
+            "multipleOf": 0.5,
+        }
+    ),
+]
 
 
 class Database(StrictModel):
-    engine: Literal["aurora-mysql"] = "aurora-mysql"
-    engine_version: str = policy.DEFAULT_AURORA_MYSQL_VERSION
-    database_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")] = (
-        "app"
+    """The Aurora MySQL Serverless v2 cluster and its generated, rotated master secret."""
+
+    engine: Literal["aurora-mysql"] = Field(
+        default="aurora-mysql",
+        description="The engine: Aurora MySQL only.",
+        examples=["aurora-mysql"],
     )
-    min_capacity: float = 0.5
-    max_capacity: float = 1.0
-    secret_rotation_days: Annotated[int, Field(ge=1)] = policy.MAX_SECRET_ROTATION_DAYS
+    engine_version: Annotated[
+        str, SchemaFacts(lambda: {"enum": list(policy.SERVERLESS_V2_AURORA_MYSQL_VERSIONS)})
+    ] = Field(
+        default=policy.DEFAULT_AURORA_MYSQL_VERSION,
+        description="An Aurora MySQL 3 version that supports Serverless v2 and that AWS offers "
+        f"for new clusters (list checked {policy.AURORA_VERSIONS_CHECKED}; PAY-DB-001).",
+        examples=[policy.DEFAULT_AURORA_MYSQL_VERSION],
+    )
+    database_name: str = Field(
+        default="app",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
+        description="The database created in the cluster.",
+        examples=["payments"],
+    )
+    min_capacity: Capacity = Field(
+        default=0.5,
+        description="Minimum Aurora capacity units: 0.5 to 256 in steps of 0.5, at most "
+        "max_capacity.",
+        examples=[0.5, 2],
+    )
+    max_capacity: Annotated[Capacity, SchemaFacts(lambda: {"minimum": policy.MIN_MAX_CAPACITY})] = (
+        Field(
+            default=1.0,
+            description="Maximum Aurora capacity units: 1 to 256 in steps of 0.5.",
+            examples=[1, 8],
+        )
+    )
+    secret_rotation_days: Annotated[
+        int, SchemaFacts(lambda: {"maximum": policy.MAX_SECRET_ROTATION_DAYS})
+    ] = Field(
+        default=policy.MAX_SECRET_ROTATION_DAYS,
+        ge=1,
+        description="Days between rotations of the master secret: 1..30 (PAY-SEC-004).",
+        examples=[30, 7],
+    )
 
     @field_validator("engine_version")
     @classmethod
-    def _aurora3(cls, value: str) -> str:
-        if not policy.AURORA_MYSQL_VERSION.fullmatch(value):
+    def _serverless_v2(cls, value: str) -> str:
+        if value not in policy.SERVERLESS_V2_AURORA_MYSQL_VERSIONS:
+            newest = policy.SERVERLESS_V2_AURORA_MYSQL_VERSIONS[-1]
             raise policy_error(
-                "PAY-DB-001", "must be an Aurora MySQL 3 version such as 8.0.mysql_aurora.3.10.3"
+                "PAY-DB-001",
+                f"{value!r} is not an Aurora MySQL 3 version with Serverless v2 that AWS "
+                f"offers for new clusters; use e.g. {policy.DEFAULT_AURORA_MYSQL_VERSION} or "
+                f"{newest}",
             )
         return value
 
@@ -310,7 +278,7 @@ class Database(StrictModel):
     def _max_at_least_one(cls, value: float) -> float:
         # Aurora refuses a Serverless v2 maximum below 1 ACU (troposphere checks it too, but
         # only while rendering, where it surfaced as an internal error).
-        if value < 1:
+        if value < policy.MIN_MAX_CAPACITY:
             raise PydanticCustomError("capacity", "max_capacity must be at least 1 ACU")
         return value
 
@@ -332,10 +300,28 @@ class Database(StrictModel):
 
 
 class Monitoring(StrictModel):
-    cpu_alarm_percent: Annotated[int, Field(ge=1, le=100)] = 80
-    memory_alarm_percent: Annotated[int, Field(ge=1, le=100)] = 80
-    db_connections_alarm: Annotated[int, Field(ge=1, le=16000)] = 100
-    http_5xx_alarm: Annotated[int, Field(ge=1, le=100000)] = 10
+    """Alarm thresholds, and the address the alarm topic notifies."""
+
+    cpu_alarm_percent: int = Field(
+        default=80, ge=1, le=100, description="ECS CPU alarm threshold, percent.", examples=[80]
+    )
+    memory_alarm_percent: int = Field(
+        default=80, ge=1, le=100, description="ECS memory alarm threshold, percent.", examples=[80]
+    )
+    db_connections_alarm: int = Field(
+        default=100,
+        ge=1,
+        le=16000,
+        description="Database connections alarm threshold.",
+        examples=[100],
+    )
+    http_5xx_alarm: int = Field(
+        default=10,
+        ge=1,
+        le=100000,
+        description="Load balancer 5xx responses per 5 minutes that raise the alarm.",
+        examples=[10],
+    )
     alarm_email: (
         Annotated[
             str,
@@ -344,30 +330,41 @@ class Monitoring(StrictModel):
             ),
         ]
         | None
-    ) = None
-
-
-CRON_HOUR = r"(\*|\d{1,2}(-\d{1,2})?(/\d{1,2})?(,\d{1,2}(-\d{1,2})?)*|\*/\d{1,2})"
-BACKUP_CRON = re.compile(
-    rf"^cron\((?P<minute>\d{{1,2}}) (?P<hour>{CRON_HOUR}) (?P<dom>[*?]) \* (?P<dow>[*?]) \*\)$"
-)
+    ) = Field(
+        default=None,
+        description="E-mail address subscribed to the alarm topic; required in a retained "
+        "environment (PAY-OPS-002).",
+        examples=["payments-oncall@example.com"],
+    )
 
 
 class Backup(StrictModel):
-    schedule: str = "cron(0 3 * * ? *)"
-    retention_days: Annotated[int, Field(le=36500)] = policy.MIN_BACKUP_RETENTION_DAYS
+    """AWS Backup of the cluster: a KMS-encrypted vault and a plan."""
+
+    schedule: Annotated[str, SchemaFacts(lambda: {"pattern": policy.BACKUP_SCHEDULE})] = Field(
+        default=policy.DEFAULT_BACKUP_SCHEDULE,
+        description="When backups run: cron(minute hour * * ? *) or cron(minute hour ? * * *), "
+        "i.e. at least daily (PAY-OPS-003).",
+        examples=["cron(0 3 * * ? *)", "cron(0 */6 * * ? *)"],
+    )
+    retention_days: Annotated[
+        int, SchemaFacts(lambda: {"minimum": policy.MIN_BACKUP_RETENTION_DAYS})
+    ] = Field(
+        default=policy.MIN_BACKUP_RETENTION_DAYS,
+        le=policy.MAX_BACKUP_RETENTION_DAYS,
+        description="Days each backup is kept: 30..36500 (PAY-OPS-003).",
+        examples=[30, 365],
+    )
 
     @field_validator("schedule")
     @classmethod
     def _daily(cls, value: str) -> str:
-        match = BACKUP_CRON.fullmatch(value)  # fullmatch: `$` alone lets "...\n" through
-        if not match or int(match["minute"]) > 59 or {match["dom"], match["dow"]} != {"*", "?"}:
+        if not BACKUP_SCHEDULE.fullmatch(value):  # fullmatch: `$` alone lets "...\n" through
             raise policy_error(
                 "PAY-OPS-003",
-                "must be a cron(...) expression that runs at least daily, e.g. cron(0 3 * * ? *)",
+                "must be cron(minute hour * * ? *) with minutes 0-59 and hours 0-23 (a value, "
+                "range, list or step), i.e. at least daily, e.g. cron(0 3 * * ? *)",
             )
-        if any(int(n) > 23 for n in re.findall(r"\d+", match["hour"].split("/")[0])):
-            raise PydanticCustomError("cron", "hours must be 0 to 23")
         return value
 
     @field_validator("retention_days")
@@ -385,7 +382,8 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
     for key, value in tags.items():
         if key in policy.DERIVED_TAGS:
             raise policy_error(
-                "PAY-GOV-001", f"tag {key!r} is derived by paycompile; do not set it by hand"
+                "PAY-GOV-001",
+                f"tag {key!r} is set by paycompile and would overwrite yours; do not set it",
             )
         if is_secret_name(key):
             raise policy_error(
@@ -393,9 +391,17 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
             )
         if key.lower().startswith("aws:"):
             raise PydanticCustomError("tag", "tag keys must not start with 'aws:'")
-        if not 1 <= len(key) <= policy.TAG_KEY_MAX or len(value) > policy.TAG_VALUE_MAX:
+        if key.lower() in policy.BOOLEAN_TAG_KEYS:
             raise PydanticCustomError(
-                "tag", "tag {key}: keys are 1..128 and values 0..256 characters", {"key": repr(key)}
+                "tag",
+                "tag {key}: CloudFormation tools read it as a boolean; rename it",
+                {"key": repr(key)},
+            )
+        # Values are never empty: CloudWatch alarms and dashboards and Step Functions state
+        # machines refuse an empty tag value.
+        if not 1 <= len(key) <= policy.TAG_KEY_MAX or not 1 <= len(value) <= policy.TAG_VALUE_MAX:
+            raise PydanticCustomError(
+                "tag", "tag {key}: keys are 1..128 and values 1..256 characters", {"key": repr(key)}
             )
         if not (policy.TAG_PATTERN.fullmatch(key) and policy.TAG_PATTERN.fullmatch(value)):
             raise PydanticCustomError(
@@ -407,27 +413,124 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
     if missing:
         raise policy_error("PAY-GOV-001", "missing required tag(s): " + ", ".join(missing))
     if len(tags) > policy.MAX_USER_TAGS:
-        raise PydanticCustomError("tag", "at most {n} tags", {"n": policy.MAX_USER_TAGS})
+        raise policy_error(
+            "PAY-GOV-001",
+            f"at most {policy.MAX_USER_TAGS} tags, got {len(tags)}: AWS allows "
+            f"{policy.AWS_TAG_LIMIT} per resource and paycompile adds up to "
+            f"{len(policy.DERIVED_TAGS)} ({', '.join(policy.DERIVED_TAGS)})",
+        )
     return tags
+
+
+def _tags_facts() -> Facts:
+    from paycompile.spec.schema import tag_facts
+
+    return tag_facts()
+
+
+def _parameter_facts() -> Facts:
+    from paycompile.spec.schema import secret_key_pattern
+
+    return {"propertyNames": {"not": {"pattern": secret_key_pattern()}}}
+
+
+def parameter_identifier(key: str) -> str:
+    """The logical-id form of a parameter key: `feature_flags` and `feature.flags` share one."""
+    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", key))
 
 
 class PlatformSpec(StrictModel):
     """A whole platform for one environment, after overrides are applied."""
 
-    version: int
-    name: PlatformName
-    environment: EnvironmentName
-    region: str
-    lifecycle: Literal["ephemeral", "retained"] = "retained"
-    tags: dict[TagText, TagText]
-    network: Network
-    tls: Tls
-    services: Annotated[list[Service], Field(min_length=1, max_length=20)]
-    database: Database = Field(default_factory=Database)
-    monitoring: Monitoring = Field(default_factory=Monitoring)
-    backup: Backup = Field(default_factory=Backup)
-    parameters: dict[ParameterKey, ConfigValue] = Field(default_factory=dict, max_length=200)
-    overrides: dict[EnvironmentName, dict[str, Any]] = Field(default_factory=dict)
+    version: Annotated[int, SchemaFacts(lambda: {"enum": list(policy.SUPPORTED_VERSIONS)})] = Field(
+        description="The spec format version.", examples=[1]
+    )
+    name: PlatformName = Field(
+        description="The platform's name, the prefix of every resource name; not starting with "
+        "sg- or internal- (PAY-GOV-004).",
+        examples=["payment"],
+    )
+    environment: EnvironmentName = Field(
+        description="The environment, the suffix of every resource name; `--env` overrides it.",
+        examples=["dev", "prod", "pr-123"],
+    )
+    region: Annotated[str, SchemaFacts(lambda: {"enum": list(policy.ACCEPTED_REGIONS)})] = Field(
+        description="The AWS region code; not a region where new accounts get fewer than 3 "
+        "availability zones (PAY-NET-001).",
+        examples=["us-east-1", "eu-west-1"],
+    )
+    lifecycle: Literal["ephemeral", "retained"] = Field(
+        default="retained",
+        description="retained: snapshot on delete, deletion protection, 3 NATs, flow logs and "
+        "an alarm e-mail; ephemeral: everything deletable (never for a production environment, "
+        "PAY-DB-003).",
+        examples=["ephemeral", "retained"],
+    )
+    tags: Annotated[dict[TagText, TagText], SchemaFacts(_tags_facts)] = Field(
+        description="Tags on every resource: CostCenter and MigrationPhase required; "
+        f"at most {policy.MAX_USER_TAGS}; the tags paycompile sets "
+        f"({', '.join(policy.DERIVED_TAGS)}) are refused (PAY-GOV-001).",
+        examples=[{"CostCenter": "FinTech", "MigrationPhase": "Production"}],
+    )
+    network: Network = Field(
+        description="The network: its CIDR, AZs, NAT gateways and flow logs.",
+        examples=[{"cidr": "10.0.0.0/16"}],
+    )
+    tls: Tls = Field(
+        description="The HTTPS listener: certificate and TLS policy.",
+        examples=[
+            {
+                "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+                "0f3c4b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c"
+            }
+        ],
+    )
+    services: list[Service] = Field(
+        min_length=1,
+        max_length=policy.MAX_SERVICES,
+        description=f"1 to {policy.MAX_SERVICES} ECS Fargate services with unique names.",
+        examples=[[{"name": "api", "image": "public.ecr.aws/nginx/nginx:1.27", "port": 8080}]],
+    )
+    database: Database = Field(
+        default_factory=Database,
+        description="The database: engine version, capacity, secret rotation.",
+        examples=[{"engine_version": policy.DEFAULT_AURORA_MYSQL_VERSION}],
+    )
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring,
+        description="Alarm thresholds and the alarm e-mail address.",
+        examples=[{"alarm_email": "payments-oncall@example.com"}],
+    )
+    backup: Backup = Field(
+        default_factory=Backup,
+        description="When the cluster is backed up and for how long backups are kept.",
+        examples=[{"schedule": policy.DEFAULT_BACKUP_SCHEDULE, "retention_days": 30}],
+    )
+    parameters: Annotated[dict[ParameterKey, ConfigValue], SchemaFacts(_parameter_facts)] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="App configuration: each key becomes the SSM String parameter "
+        "/<name>/<environment>/<key>; secret-looking keys are refused (PAY-SEC-003).",
+        examples=[{"feature_flags": "new-checkout=off"}],
+    )
+    overrides: dict[EnvironmentName, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-environment changes, deep-merged when building that environment; "
+        "services merge by name. version, name, environment and overrides cannot be overridden.",
+        examples=[{"prod": {"lifecycle": "retained", "network": {"nat_gateways": 3}}}],
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nat_default_follows_lifecycle(cls, data: Any) -> Any:
+        """An unset `network.nat_gateways` is 3 in a retained environment, 1 in an ephemeral one."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("network"), Mapping):
+            return data
+        if "nat_gateways" in data["network"]:
+            return data
+        ephemeral = data.get("lifecycle") == "ephemeral"
+        count = policy.EPHEMERAL_NAT_GATEWAYS if ephemeral else policy.RETAINED_NAT_GATEWAYS
+        return {**data, "network": {**data["network"], "nat_gateways": count}}
 
     @field_validator("version", mode="before")
     @classmethod
@@ -441,12 +544,30 @@ class PlatformSpec(StrictModel):
             )
         return value
 
+    @field_validator("name")
+    @classmethod
+    def _no_reserved_prefix(cls, value: str) -> str:
+        if value.startswith(policy.RESERVED_NAME_PREFIXES):
+            raise policy_error(
+                "PAY-GOV-004",
+                f"{value!r} starts with a prefix AWS refuses in security group (sg-) or load "
+                "balancer (internal-) names",
+            )
+        return value
+
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
         if value not in policy.REGIONS:
             raise PydanticCustomError(
                 "region", "{v} is not an AWS region code (e.g. us-east-1)", {"v": repr(value)}
+            )
+        zones = policy.FEWER_ZONES_FOR_NEW_ACCOUNTS.get(value)
+        if zones is not None:
+            raise policy_error(
+                "PAY-NET-001",
+                f"{value} gives new accounts only {zones} availability zones and the platform "
+                f"needs {policy.REQUIRED_AVAILABILITY_ZONES}; choose another region",
             )
         return value
 
@@ -467,8 +588,7 @@ class PlatformSpec(StrictModel):
         # would name the same one.
         seen: dict[str, str] = {}
         for key in value:
-            words = re.split(r"[^A-Za-z0-9]+", key)
-            identifier = "".join(word[:1].upper() + word[1:] for word in words)
+            identifier = parameter_identifier(key)
             if identifier in seen:
                 raise PydanticCustomError(
                     "parameters",
@@ -490,7 +610,7 @@ class PlatformSpec(StrictModel):
 
     @field_validator("services")
     @classmethod
-    def _unique_routes(cls, services: list[Service]) -> list[Service]:
+    def _routable(cls, services: list[Service]) -> list[Service]:
         names = [service.name for service in services]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
@@ -515,8 +635,61 @@ class PlatformSpec(StrictModel):
             raise PydanticCustomError(
                 "services", "two services share a route: {r}", {"r": ", ".join(repeated)}
             )
+        conflicts = route_conflicts(services)
+        if conflicts:
+            raise located(*conflicts)
         return services
+
+    @model_validator(mode="after")
+    def _lifecycle_policy(self) -> PlatformSpec:
+        """What production and retained environments need: cross-field, so checked last."""
+        problems: list[Problem] = []
+        if self.lifecycle == "ephemeral" and policy.is_production(self.environment):
+            problems.append(
+                (
+                    ("lifecycle",),
+                    policy_error(
+                        "PAY-DB-003",
+                        f"environment {self.environment!r} is production and must keep its "
+                        "data: use lifecycle: retained",
+                    ),
+                    self.lifecycle,
+                )
+            )
+        if self.lifecycle == "retained":
+            problems += _retained_problems(self)
+        if problems:
+            raise located(*problems)
+        return self
 
     @property
     def default_service(self) -> Service | None:
         return next((service for service in self.services if service.route is None), None)
+
+    def with_changes(self, changes: Mapping[str, Any]) -> PlatformSpec:
+        """This spec with `changes` deep-merged in (as an `overrides.<env>` entry merges:
+        mappings recursively, `services` by name), validated again as a whole."""
+        from paycompile.spec.edit import apply_changes
+
+        return apply_changes(self, changes)
+
+
+def _retained_problems(spec: PlatformSpec) -> list[Problem]:
+    problems: list[Problem] = []
+    retained = f"environment {spec.environment!r} is retained"
+    if spec.network.nat_gateways != policy.RETAINED_NAT_GATEWAYS:
+        message = f"{retained}: it needs one NAT gateway per AZ ({policy.RETAINED_NAT_GATEWAYS})"
+        problems.append(
+            (
+                ("network", "nat_gateways"),
+                policy_error("PAY-NET-002", message),
+                spec.network.nat_gateways,
+            )
+        )
+    if not spec.network.flow_logs:
+        message = f"{retained}: it keeps VPC flow logs (flow_logs: true)"
+        problems.append((("network", "flow_logs"), policy_error("PAY-NET-003", message), False))
+    if spec.monitoring.alarm_email is None:
+        message = f"{retained}: set monitoring.alarm_email, or its alarms notify no one"
+        problems.append((("monitoring", "alarm_email"), policy_error("PAY-OPS-002", message), None))
+    return problems

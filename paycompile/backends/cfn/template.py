@@ -5,6 +5,7 @@ Output is sorted JSON (or YAML), so a graph always gives the same bytes.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -142,7 +143,9 @@ class CloudFormationBackend:
             yaml_text: str = template.to_yaml(clean_up=True)
             text = yaml_text if yaml_text.endswith("\n") else yaml_text + "\n"
         else:
-            json_text: str = template.to_json(indent=2, sort_keys=True)
+            # UTF-8 rather than `\u` escapes: cfn-lint cannot read the surrogate-pair escapes of
+            # characters beyond the Basic Multilingual Plane (a letter of a rare script in a tag).
+            json_text = json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
             text = json_text + "\n"
         check_counts(bytes=len(text.encode("utf-8")))
         return text
