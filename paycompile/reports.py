@@ -19,6 +19,7 @@ from urllib.parse import quote
 from paycompile.compiler.graph import Graph, render_json
 from paycompile.compiler.rules import RULES, Rule
 from paycompile.errors import SpecIssue
+from paycompile.spec.policy import SPEC_POLICIES
 
 ISSUE_FORMATS = ("text", "json", "github", "sarif")
 GRAPH_FORMATS = ("mermaid", "dot", "json")
@@ -199,6 +200,7 @@ def _artifact(source: str) -> dict[str, str]:
 def _rule_descriptors(cited: list[str]) -> list[dict[str, Any]]:
     """Every registered rule, the spec-form and file rules, then any other policy id cited."""
     descriptors = [_registered_rule(rule) for rule in RULES.values()]
+    descriptors += [_spec_policy(rule_id, *texts) for rule_id, texts in SPEC_POLICIES.items()]
     descriptors += [_spec_rule(rule_id, *texts) for rule_id, texts in _SPEC_RULES.items()]
     known = {descriptor["id"] for descriptor in descriptors}
     descriptors += [_policy_rule(rule_id) for rule_id in sorted(set(cited) - known)]
@@ -234,6 +236,17 @@ def _registered_rule(rule: Rule) -> dict[str, Any]:
     }
 
 
+def _spec_policy(rule_id: str, statement: str, pci: tuple[str, ...]) -> dict[str, Any]:
+    """A policy `paycompile validate` checks on the spec itself (the graph does not keep it)."""
+    advice = f"PCI DSS v4.0 requirement {', '.join(pci)}. docs/rules.md explains it."
+    return _spec_rule(rule_id, statement, advice) | {
+        "properties": {
+            "tags": ["security", "compliance", *(f"PCI-DSS-4.0/{req}" for req in pci)],
+            "pci-dss-4.0": list(pci),
+        }
+    }
+
+
 def _spec_rule(rule_id: str, statement: str, advice: str) -> dict[str, Any]:
     return {
         "id": rule_id,
@@ -259,21 +272,16 @@ def _rule_name(rule_id: str) -> str:
 
 
 def rules_table(rules: list[Rule], output_format: str) -> str:
+    """The graph's invariants, then the policies only the spec can check (docs/rules.md)."""
+    rows = [(r.id, list(r.seed_failures), list(r.pci_dss), r.statement) for r in rules]
+    rows += [(rule_id, [], list(pci), text) for rule_id, (text, pci) in SPEC_POLICIES.items()]
     if output_format == "json":
-        rows = [
-            {
-                "id": r.id,
-                "statement": r.statement,
-                "seed_failures": list(r.seed_failures),
-                "pci_dss": list(r.pci_dss),
-            }
-            for r in rules
-        ]
-        return json.dumps(rows, indent=2) + "\n"
+        keys = ("id", "seed_failures", "pci_dss", "statement")
+        return json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2) + "\n"
     lines = [f"{'ID':<12} {'FAILURES':<9} {'PCI DSS':<22} STATEMENT"]
     lines += [
-        f"{r.id:<12} {','.join(r.seed_failures) or '-':<9} {','.join(r.pci_dss):<22} {r.statement}"
-        for r in rules
+        f"{rule_id:<12} {','.join(failures) or '-':<9} {','.join(pci):<22} {statement}"
+        for rule_id, failures, pci, statement in rows
     ]
     return "\n".join(lines) + "\n"
 

@@ -105,10 +105,16 @@ def private_cidrs(draw: st.DrawFn) -> str:
     return str(ipaddress.IPv4Network((int(block.network_address) + index * size, prefix)))
 
 
+# What one CloudFormation stack holds today (about 25 resources and 60 KB per service): until the
+# backend splits a platform into nested stacks, the cap of 20 is refused by the cfn backend with
+# a clear error (test_cfn_backend), so the property tests draw within what it renders.
+ONE_STACK_SERVICES = 14
+
+
 def service_counts() -> st.SearchStrategy[int]:
     """Mostly 1..5 services; one draw in twenty-five goes up to the cap (a big spec costs the
     backends' property tests as much as ten small ones)."""
-    large = st.integers(6, policy.MAX_SERVICES)
+    large = st.integers(6, ONE_STACK_SERVICES)
     return st.integers(0, 24).flatmap(lambda k: large if k == 0 else st.integers(1, 5))
 
 

@@ -68,7 +68,11 @@ def _lint_rules() -> Rules:
 def lint_findings(text: str, region: str) -> list[str]:
     """cfn-lint errors and warnings (informational findings are not failures)."""
     matches = lint(text, rules=_lint_rules(), regions=[region])
-    return [f"{m.rule.id} {m.path_string}: {m.message}" for m in matches if m.rule.id[0] in "EW"]
+    return [
+        f"{m.rule.id} {m.linenumber}:{m.columnnumber}: {m.message}"
+        for m in matches
+        if m.rule.id[0] in "EW"
+    ]
 
 
 # ---------------------------------------------------------------- the reference platform

@@ -162,21 +162,22 @@ def test_task_definition_image_replaces_without_a_block() -> None:
 def test_a_rule_taking_a_held_priority_is_blocked() -> None:
     base = build(routed(document()))
     head = copy.deepcopy(base)
-    props(head, "ApiRule")["Priority"], props(head, "WebRule")["Priority"] = 20, 10
+    api, web = props(head, "ApiRule"), props(head, "WebRule")
+    api["Priority"], web["Priority"] = web["Priority"], api["Priority"]
     changes = by_id(classify(base, head))
     assert changes["ApiRule"].blocked and changes["WebRule"].blocked
     assert "PriorityInUse" in " ".join(changes["WebRule"].reasons)
 
 
-def test_removing_a_routed_service_still_blocks_the_next_rule_moving_up() -> None:
-    """The removed rule keeps its priority until CloudFormation's clean-up, after updates."""
+def test_removing_a_routed_service_leaves_the_other_rules_alone() -> None:
+    """Priorities come from each service's own name, so no rule moves into the freed one."""
     doc = routed(document())
     del doc["overrides"]  # it tunes api, which goes
     base = build(doc)
     del doc["services"][0]
     changes = by_id(classify(base, build(doc)))
     assert changes["ApiRule"].action is Action.REMOVE
-    assert changes["WebRule"].blocked
+    assert "WebRule" not in changes
 
 
 # ---------------------------------------------------------------- data loss and kept

@@ -15,6 +15,7 @@ from cfn_flip import to_json
 
 import paycompile
 from paycompile.cli import main
+from paycompile.spec import policy
 from tests.checkers.cfn_checker import Expectation, check_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ def test_rules_text_lists_every_rule_id(capsys: Capture) -> None:
     code, out, _ = run(["rules"], capsys)
     assert code == 0
     listed = [line.split()[0] for line in out.splitlines()[1:]]
-    assert listed == [rule.id for rule in paycompile.list_rules()]
+    assert listed == [rule.id for rule in paycompile.list_rules()] + list(policy.SPEC_POLICIES)
     assert listed, "no rules listed"
 
 
@@ -72,7 +73,8 @@ def test_rules_json_has_id_statement_seed_and_pci(capsys: Capture) -> None:
     code, out, _ = run(["rules", "--format", "json"], capsys)
     assert code == 0
     rows = json.loads(out)
-    assert [row["id"] for row in rows] == [rule.id for rule in paycompile.list_rules()]
+    expected = [rule.id for rule in paycompile.list_rules()] + list(policy.SPEC_POLICIES)
+    assert [row["id"] for row in rows] == expected
     for row in rows:
         assert row["statement"] and isinstance(row["seed_failures"], list) and row["pci_dss"]
 

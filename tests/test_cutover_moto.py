@@ -421,6 +421,8 @@ def test_a_failed_cutover_after_deploy_is_the_machines_reason_and_moves_no_traff
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = platform.weights("pay")
+    idle = "blue" if before["green"] == 100 else "green"
+    platform.deregister_all("pay", idle)  # whatever earlier tests left there
     with pytest.raises(BackendError, match=r"the cutover of pay ended FAILED: .*restored"):
         # The idle colour has no targets: it never becomes healthy.
         _deploy(platform, monkeypatch, 4244, images={"pay": BROKEN_RELEASE}, cutover=True)

@@ -18,7 +18,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from paycompile import load_spec_text
 from paycompile.cli import main
+from paycompile.errors import SpecError
 from tests.spec_corpus import CASES, Case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,3 +252,14 @@ def test_build_refuses_every_corpus_spec_and_writes_nothing(
     assert main(["build", str(spec), "--backend", "cfn", "-o", str(output)]) == 1
     assert_one_located_error(spec, capsys.readouterr().err, case.expect)
     assert not output.parent.exists()
+
+
+def test_a_parameter_key_shaped_like_a_credential_is_refused() -> None:
+    """The key names an SSM parameter, readable by anyone who may list parameters."""
+    marker = "parameters:                 # SSM Parameter Store, under /<name>/<environment>/\n"
+    text = REFERENCE_TEXT.replace(marker, marker + "  AKIAIOSFODNN7EXAMPLE: x\n", 1)
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, "platform.yaml")
+    (issue,) = caught.value.issues
+    assert str(issue).startswith("platform.yaml:65:3: parameters: ")
+    assert "PAY-SEC-003" in str(issue) and "AKIAIOSFODNN7EXAMPLE" not in str(issue)

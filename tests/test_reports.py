@@ -15,7 +15,8 @@ import pytest
 import paycompile
 from paycompile.cli import main
 from paycompile.errors import SpecIssue
-from paycompile.reports import FileReport, escape_data, escape_property, issues_report
+from paycompile.reports import FileReport, escape_data, escape_property, issues_report, rules_table
+from paycompile.spec import policy
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "platform.yaml"
@@ -228,3 +229,14 @@ def test_a_missing_spec_is_annotated(
     code, out, _ = validate(capsys, "gone.yaml", "--format", "github")
     assert code == 2
     assert out == "::error file=gone.yaml,title=paycompile::no such spec file: gone.yaml\n"
+
+
+def test_spec_policies_are_sarif_rules_and_listed_by_rules(capsys: Capture) -> None:
+    """A result citing PAY-SPEC-002 needs its rule in the log; `paycompile rules` names it too."""
+    _, out, _ = validate(capsys, str(REFERENCE), "--format", "sarif")
+    rules = {rule["id"]: rule for rule in json.loads(out)["runs"][0]["tool"]["driver"]["rules"]}
+    listed = {row["id"]: row for row in json.loads(rules_table(paycompile.list_rules(), "json"))}
+    for rule_id, (statement, pci) in policy.SPEC_POLICIES.items():
+        assert rules[rule_id]["shortDescription"]["text"] == statement
+        assert [f"PCI-DSS-4.0/{req}" for req in pci] == rules[rule_id]["properties"]["tags"][2:]
+        assert listed[rule_id]["statement"] == statement and listed[rule_id]["pci_dss"] == list(pci)

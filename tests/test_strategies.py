@@ -7,6 +7,7 @@ import re
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from strategies import (
+    ONE_STACK_SERVICES,
     GeneratedSpec,
     documents,
     parameters,
@@ -34,8 +35,8 @@ def reaches(strategy: st.SearchStrategy[object], condition: object) -> None:
     find(strategy, condition, settings=once)  # type: ignore[arg-type]
 
 
-def test_service_counts_reach_the_cap_but_mostly_stay_small() -> None:
-    reaches(service_counts(), lambda n: n == policy.MAX_SERVICES)
+def test_service_counts_reach_what_one_stack_holds_but_mostly_stay_small() -> None:
+    reaches(service_counts(), lambda n: n == ONE_STACK_SERVICES)
     reaches(service_counts(), lambda n: n == 1)
 
 

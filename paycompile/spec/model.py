@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from paycompile.scan import is_secret_name
+from paycompile.scan import is_secret_name, secret_shape
 from paycompile.spec import policy
 from paycompile.spec.base import (
     CONTROL_CHARACTERS,
@@ -583,6 +583,13 @@ class PlatformSpec(StrictModel):
             if policy.SECRET_KEY_PATTERN.search(key):
                 raise policy_error(
                     "PAY-SEC-003", f"{key!r} looks like a secret: keep it in Secrets Manager"
+                )
+            if secret_shape(key):
+                # The key becomes an SSM parameter's name: a credential pasted there is public.
+                raise policy_error(
+                    "PAY-SEC-003",
+                    f"a parameter key looks like a credential ({secret_shape(key)}): "
+                    "keep it in Secrets Manager, not in the spec",
                 )
         # Each key names its parameter's logical id; `feature_flags` and `feature.flags`
         # would name the same one.
