@@ -4,7 +4,9 @@ the stack is the platform's in one account and region; a failure is one line.
 No Pulumi CLI can run here, so the Automation API stack is replaced by one that answers with
 engine events in the CLI's own event-log JSON (parsed by `pulumi.automation.EngineEvent`) and
 records whether `up` or `destroy` was called, and failures are the CLI's own diagnostics text.
-Everything from the events on is paycompile's code; STS is moto's.
+Everything from the events on is paycompile's code; STS is moto's. The state an `up` reads the
+live colours through is `pulumi stack export`'s shape; the listener's weights come from an
+object answering as ELBv2 does (the same reading runs against moto in test_cutover_moto.py).
 """
 
 from __future__ import annotations
@@ -18,12 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi.automation import CommandError, CommandResult, ConfigValue, EngineEvent
+from pulumi.automation import (
+    CommandError,
+    CommandResult,
+    ConfigValue,
+    Deployment,
+    EngineEvent,
+    OutputValue,
+)
 
 import paycompile
 from paycompile.backends.pulumi import automation, identity
 from paycompile.backends.pulumi.automation import changes_of, command_error, run_action
 from paycompile.backends.pulumi.identity import Identity
+from paycompile.backends.pulumi.plan import capture
+from paycompile.backends.pulumi.release import ReleaseProgram, live_inputs
 from paycompile.changes import Action
 from paycompile.cli import main
 from paycompile.compiler.graph import Graph
@@ -77,11 +88,19 @@ class FakeStack:
 
     name = "dev"
 
-    def __init__(self, events: list[dict[str, Any]], failure: str | None = None) -> None:
+    def __init__(
+        self,
+        events: list[dict[str, Any]],
+        failure: str | None = None,
+        resources: list[dict[str, Any]] | None = None,
+        outputs: dict[str, OutputValue] | None = None,
+    ) -> None:
         self.events = [EngineEvent.from_json(event) for event in events]
         self.failure = failure
         self.applied: list[str] = []
         self.config: dict[str, ConfigValue] = {}
+        self.resources = resources or []  # the state's resources, as `pulumi stack export`
+        self.stack_outputs = outputs or {}
 
     def _emit(self, on_event: Callable[[EngineEvent], None] | None) -> None:
         if self.failure is not None:
@@ -106,6 +125,12 @@ class FakeStack:
 
     def up(self, **kwargs: Any) -> None:
         self.applied.append("up")
+
+    def export_stack(self) -> Deployment:
+        return Deployment(version=3, deployment={"resources": self.resources})
+
+    def outputs(self) -> dict[str, OutputValue]:
+        return dict(self.stack_outputs)
 
     def destroy(self, **kwargs: Any) -> None:
         self.applied.append("destroy")
@@ -445,17 +470,23 @@ def test_opening_a_stack_pins_its_region_and_account(
     monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
     url = f"file://{tmp_path / 'state'}"
     who = Identity.of(graph(), "123456789012")
-    assert automation.open_stack(graph(), who, url) is stack
+    program = ReleaseProgram(graph())
+    assert automation.open_stack(graph(), who, url, program) is stack
+    assert opened["program"] is program
     assert opened["stack_name"] == "dev-us-east-1-123456789012"
     assert opened["opts"].secrets_provider == "passphrase"
     assert opened["opts"].project_settings.backend.url == url and (tmp_path / "state").is_dir()
     assert stack.config["aws:region"].value == "us-east-1"
     assert stack.config["aws:allowedAccountIds"].value == '["123456789012"]'
-    automation.open_stack(graph(), who, url)  # the same identity opens it again
+    automation.open_stack(graph(), who, url, program)  # the same identity opens it again
     with pytest.raises(BackendError, match=r"belongs to account 123456789012.*210987654321"):
-        automation.open_stack(graph(), Identity(who.stack, "us-east-1", "210987654321"), url)
+        automation.open_stack(
+            graph(), Identity(who.stack, "us-east-1", "210987654321"), url, program
+        )
     with pytest.raises(BackendError, match="deployed in us-east-1, the spec says eu-west-1"):
-        automation.open_stack(graph(), Identity(who.stack, "eu-west-1", "123456789012"), url)
+        automation.open_stack(
+            graph(), Identity(who.stack, "eu-west-1", "123456789012"), url, program
+        )
 
 
 def test_the_callers_account_comes_from_sts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -520,3 +551,91 @@ def test_pulumi_cloud_keeps_secrets_without_a_passphrase(monkeypatch: pytest.Mon
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     identity.require_passphrase("https://api.pulumi.com")
     assert identity.secrets_provider("https://api.pulumi.com") is None
+
+
+# ---------------------------------------------------------------- the live colours
+
+LISTENER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/alb/1/2"
+GROUP_ARNS = {
+    color: f"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{color}/3"
+    for color in ("blue", "green")
+}
+V1 = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.1"
+
+
+class ListenerAfterACutover:
+    """The ELBv2 API of a platform whose api service was cut over to green."""
+
+    def describe_listeners(self, ListenerArns: list[str]) -> dict[str, Any]:
+        assert ListenerArns == [LISTENER_ARN]
+        groups = [
+            {"TargetGroupArn": GROUP_ARNS["blue"], "Weight": 0},
+            {"TargetGroupArn": GROUP_ARNS["green"], "Weight": 100},
+        ]
+        forward = {"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}
+        return {"Listeners": [{"DefaultActions": [forward]}]}
+
+
+def deployed_after_a_cutover() -> FakeStack:
+    """A stack the last `up` deployed with api live on blue, which a cutover has since moved."""
+    urn = "urn:pulumi:dev::payment::{}::{}"
+    resources = [
+        {
+            "urn": urn.format("aws:lb/listener:Listener", "HttpsListener"),
+            "outputs": {"arn": LISTENER_ARN},
+        },
+        *(
+            {
+                "urn": urn.format("aws:lb/targetGroup:TargetGroup", f"Api{c.title()}Tg"),
+                "outputs": {"arn": arn},
+            }
+            for c, arn in GROUP_ARNS.items()
+        ),
+    ]
+    last = {"ApiLiveColor": "blue", "ApiBlueImage": V1, "ApiGreenImage": V1}
+    return FakeStack(
+        CREATES, resources=resources, outputs={"DeployInputs": OutputValue(last, False)}
+    )
+
+
+def listener_weights(plan: dict[str, Any]) -> dict[str, int]:
+    """Target group name -> weight, as the program registered the HTTPS listener."""
+    names = {r["answered"].get("arn"): r["name"] for r in plan["resources"]}
+    listener = next(r for r in plan["resources"] if r["name"] == "HttpsListener")
+    groups = listener["inputs"]["defaultActions"][0]["forward"]["targetGroups"]
+    return {names.get(g["arn"], g["arn"]): g["weight"] for g in groups}
+
+
+def test_an_up_after_a_cutover_keeps_the_traffic_where_the_cutover_put_it() -> None:
+    platform = graph()
+    said: list[str] = []
+    inputs = live_inputs(deployed_after_a_cutover(), platform, ListenerAfterACutover, said.append)
+    spec_image = platform.releases["api"].image
+    assert inputs == {"ApiLiveColor": "green", "ApiGreenImage": V1, "ApiBlueImage": spec_image}
+    assert said == [f"api: green serves ({V1}); blue runs the release {spec_image}"]
+    # What the program registers with them, and what it would with the spec's defaults.
+    assert listener_weights(capture(platform, inputs)) == {"ApiBlueTg": 0, "ApiGreenTg": 100}
+    assert listener_weights(capture(platform)) == {"ApiBlueTg": 100, "ApiGreenTg": 0}
+
+
+def test_the_first_up_asks_no_load_balancer_and_uses_the_spec() -> None:
+    def no_client() -> Any:
+        raise AssertionError("a stack with no listener has no live colour to read")
+
+    platform = graph()
+    inputs = live_inputs(FakeStack(CREATES), platform, no_client, lambda line: None)
+    assert inputs == platform.input_defaults()
+
+
+def test_cli_up_runs_the_program_with_the_live_colours(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_after_a_cutover()
+    fake_deployment(monkeypatch, stack)
+    opened: list[ReleaseProgram] = []
+    monkeypatch.setattr(automation, "open_stack", lambda *args: opened.append(args[3]) or stack)
+    monkeypatch.setattr(automation, "_elbv2", lambda graph: ListenerAfterACutover())
+    assert main(["up", str(REFERENCE), "--backend", "pulumi", "--yes"]) == 0
+    (program,) = opened
+    assert program.inputs is not None and program.inputs["ApiLiveColor"] == "green"
+    assert "api: green serves" in capsys.readouterr().out and stack.applied == ["up"]

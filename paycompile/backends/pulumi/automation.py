@@ -29,6 +29,7 @@ from paycompile.backends.pulumi.identity import (
     secrets_provider,
     state_backend_url,
 )
+from paycompile.backends.pulumi.release import ReleaseProgram, live_inputs
 from paycompile.changes.model import Action, Change, Risk, risks_of
 from paycompile.changes.table import change_table
 from paycompile.compiler.graph import Graph, Kind, Node
@@ -78,6 +79,8 @@ class Stack(Protocol):
     def destroy(self, *, on_output: Callable[[str], Any] | None = ...) -> Any: ...
     def get_all_config(self) -> Mapping[str, ConfigValue]: ...
     def set_config(self, key: str, value: ConfigValue, *, path: bool = ...) -> None: ...
+    def export_stack(self) -> Any: ...
+    def outputs(self) -> Mapping[str, Any]: ...
 
 
 def deploy(
@@ -102,8 +105,11 @@ def deploy(
     identity = Identity.of(graph, caller_account(graph.region), stack)
     from pulumi import automation as auto
 
+    program = ReleaseProgram(graph)
     try:
-        opened = open_stack(graph, identity, backend_url)
+        opened = open_stack(graph, identity, backend_url, program)
+        if action != "destroy":
+            program.inputs = live_inputs(opened, graph, lambda: _elbv2(graph), on_output)
         return run_action(opened, graph, action, guard or Guard(), on_output)
     except auto.CommandError as error:
         raise command_error(str(error)) from None
@@ -200,13 +206,13 @@ def _owner(graph: Graph, name: str) -> Node | None:
     return graph.nodes[max(owners, key=len)] if owners else None
 
 
-def open_stack(graph: Graph, identity: Identity, backend_url: str) -> Stack:
+def open_stack(
+    graph: Graph, identity: Identity, backend_url: str, program: Callable[[], None]
+) -> Stack:
     """Select (or create) the stack with the inline program; refuse one that belongs to another
     account or region; record the account and region in its config."""
     # Imported here: only a deployment needs the Automation API.
     from pulumi import automation as auto
-
-    from paycompile.backends.pulumi.program import run_program
 
     create_state_directory(backend_url)
     settings = auto.ProjectSettings(
@@ -218,7 +224,7 @@ def open_stack(graph: Graph, identity: Identity, backend_url: str) -> Stack:
     stack: Stack = auto.create_or_select_stack(
         stack_name=identity.stack,
         project_name=graph.platform,
-        program=lambda: _program(run_program, graph),
+        program=program,
         opts=options,
     )
     configured = {key: value.value for key, value in stack.get_all_config().items()}
@@ -228,8 +234,11 @@ def open_stack(graph: Graph, identity: Identity, backend_url: str) -> Stack:
     return stack
 
 
-def _program(run_program: Callable[[Graph], Any], graph: Graph) -> None:
-    run_program(graph)
+def _elbv2(graph: Graph) -> Any:
+    """An ELBv2 client in the spec's region, with the standard AWS settings."""
+    from paycompile.deploy.aws import client, open_session
+
+    return client(open_session(None, graph.region), "elbv2")
 
 
 # ---------------------------------------------------------------- errors as one line

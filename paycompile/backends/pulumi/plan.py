@@ -100,12 +100,13 @@ def mask(value: Any) -> Any:
     return value
 
 
-def capture(graph: Graph) -> dict[str, Any]:
-    """Runs the program under mocks: {"resources": [...], "outputs": {...}} (secrets masked)."""
+def capture(graph: Graph, inputs: dict[str, str] | None = None) -> dict[str, Any]:
+    """Runs the program under mocks, with these deploy-time inputs (default: the graph's):
+    {"resources": [...], "outputs": {...}} (secrets masked)."""
     with _RUN_LOCK:
         mocks = AwsMocks(graph.region)
         monitor = RecordingMonitor(mocks)
-        outputs = _run(graph, mocks, monitor)
+        outputs = _run(graph, mocks, monitor, inputs)
     resources = []
     for (typ, name), inputs in mocks.inputs.items():
         registration = monitor.registrations.get((typ, name), Registration())
@@ -123,14 +124,16 @@ def capture(graph: Graph) -> dict[str, Any]:
     return {"resources": resources, "outputs": mask(outputs)}
 
 
-def _run(graph: Graph, mocks: AwsMocks, monitor: RecordingMonitor) -> dict[str, Any]:
+def _run(
+    graph: Graph, mocks: AwsMocks, monitor: RecordingMonitor, inputs: dict[str, str] | None
+) -> dict[str, Any]:
     """One program run in a fresh runtime: new settings, a new root stack, its own event loop."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     outputs: dict[str, Any] = {}
 
     def program() -> pulumi.Output[None]:
-        exported = run_program(graph)
+        exported = run_program(graph, inputs)
 
         async def collect() -> None:
             for name, value in exported.items():
