@@ -1,11 +1,12 @@
 """The outside judges' verdicts on the templates the suite judges, computed once per session.
 
 cfn-guard evaluates its 237 Control Tower rule files against each template (about 4.5 s of
-CPU per template), so each template is judged once, in one run that reads every template: the reference platform for dev and prod, a prod
-template broken on purpose (the checks must catch it), and a few generated platforms.
-cfn-lint and checkov judge the reference templates, for the report. Test modules import the
-`judged` fixture from here and mark their tests `xdist_group("judges")`, so that under
-`pytest -n` they share one worker and this runs once.
+CPU per template), so each template is judged once, in one run that reads every template:
+the reference platform for dev and prod, a prod template broken on purpose (the checks must
+catch it), and a few generated platforms.
+cfn-lint and checkov judge the reference templates, for the report. Test modules load the
+`judged` fixture with `pytest_plugins = ["judges_plugin"]`, which computes this once per run,
+even under `pytest -n` (tests/judges_plugin.py).
 
 A judge that is not installed fails the suite and says how to install it; it never skips.
 """
@@ -139,8 +140,3 @@ def judge_everything(directory: Path) -> Judgement:
         judgement.reports[label][cfn_lint.JUDGE] = cfn_lint.judge(case.template, case.graph.region)
         judgement.reports[label][checkov.JUDGE] = checkov.judge(case.template)
     return judgement
-
-
-@pytest.fixture(scope="session")
-def judged(tmp_path_factory: pytest.TempPathFactory) -> Judgement:
-    return judge_everything(tmp_path_factory.mktemp("judged"))

@@ -16,14 +16,15 @@ import re
 from pathlib import Path
 
 import pytest
-from judging import BROKEN, BROKEN_CONTROLS, GROUP, REFERENCES, Judgement, judged
+from judging import BROKEN, BROKEN_CONTROLS, GROUP, REFERENCES, Judgement
 
 from paycompile.errors import BackendError
 from paycompile.report import control_tower
 from paycompile.report.judges import JudgeReport
 from paycompile.report.waivers import CONTROL_TOWER, KnownFailure, control_tower_waivers
 
-__all__ = ["judged"]  # the session fixture, imported for pytest
+# The session fixture `judged`: one judgement shared by every module that asks for it.
+pytest_plugins = ["judges_plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
 VERDICTS = Path(__file__).resolve().parent / "judges"

@@ -53,6 +53,10 @@ def judge(template: Path) -> JudgeReport:
         report = json.loads(output)
     except json.JSONDecodeError:
         raise BackendError("checkov gave no JSON report") from None
+    summary = report.get("summary", {}) if isinstance(report, dict) else {}
+    if summary.get("parsing_errors") or not summary.get("resource_count"):
+        # A template checkov could not read would otherwise look clean.
+        raise BackendError(f"checkov could not read the template: {summary}")
     document = json.loads(template.read_text(encoding="utf-8"))
     return JudgeReport(
         JUDGE,
