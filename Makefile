@@ -18,11 +18,16 @@ CFN_GUARD_NPM := @cdklabs/cdk-validator-cfnguard
 CFN_GUARD_NPM_VERSION := 0.0.62
 CFN_GUARD_NPM_TARBALL := cdklabs-cdk-validator-cfnguard-$(CFN_GUARD_NPM_VERSION).tgz
 CFN_GUARD_NPM_INTEGRITY := sha512-Sg2k8067B0AIJ82QFSLhHTUIqxOYTKABvVrTHiyc6j0rE2NHli2diIYqf+w+DkuDKCYYgMIOga3OrYMOHUw0mQ==
+# cdk-nag's PCI DSS 3.2.1 pack runs through the AWS CDK (jsii, so Node.js 18+): a venv of its
+# own of about 460 MB, some forty seconds and a gigabyte of memory per template. Optional: `make
+# nag` installs it and runs tests/optional/test_cdk_nag.py; `make test` does not.
+CDK_NAG_VERSION := 2.38.2
+CDK_NAG_STAMP = .tools/cdk-nag/.installed-$(CDK_NAG_VERSION)
 # The package's binaries live under bin/<ubuntu|macos>/<x86_64|aarch64>/.
 CFN_GUARD_OS := $(if $(filter Darwin,$(shell uname -s)),macos,ubuntu)
 CFN_GUARD_ARCH := $(if $(filter arm64 aarch64,$(shell uname -m)),aarch64,x86_64)
 
-.PHONY: demo test lint format bench clean judges
+.PHONY: demo test lint format bench clean judges nag report-browser
 
 # A first install takes a minute or two: say what is happening, and let pip show each package.
 $(STAMP): pyproject.toml constraints.txt
@@ -72,6 +77,18 @@ test: $(CFN_GUARD_STAMP)
 # The outside judges the suite and `paycompile report` run: checkov, cfn-guard with the
 # Control Tower controls (cfn-lint comes with the dev extra).
 judges: $(CHECKOV) $(CFN_GUARD_STAMP)
+
+$(CDK_NAG_STAMP): constraints-cdk-nag.txt
+	@command -v node >/dev/null || { echo "cdk-nag needs Node.js 18 or later (jsii)"; exit 1; }
+	rm -rf .tools/cdk-nag
+	$(PYTHON) -m venv .tools/cdk-nag
+	.tools/cdk-nag/bin/python -m pip install --quiet --upgrade pip
+	.tools/cdk-nag/bin/python -m pip install --quiet 'cdk-nag==$(CDK_NAG_VERSION)' -c constraints-cdk-nag.txt
+	touch $(CDK_NAG_STAMP)
+
+# cdk-nag's PCI DSS 3.2.1 pack on the reference templates: its errors are the waived ones.
+nag: $(STAMP) $(CFN_GUARD_STAMP) $(CDK_NAG_STAMP)
+	PAYCOMPILE_OPTIONAL=nag $(PY) -m pytest tests/optional/test_cdk_nag.py -q
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -q

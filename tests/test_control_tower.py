@@ -21,7 +21,12 @@ from judging import BROKEN, BROKEN_CONTROLS, GROUP, REFERENCES, Judgement
 from paycompile.errors import BackendError
 from paycompile.report import control_tower
 from paycompile.report.judges import JudgeReport
-from paycompile.report.waivers import CONTROL_TOWER, KnownFailure, control_tower_waivers
+from paycompile.report.waivers import (
+    CDK_NAG,
+    CONTROL_TOWER,
+    KnownFailure,
+    control_tower_waivers,
+)
 
 # The session fixture `judged`: one judgement shared by every module that asks for it.
 pytest_plugins = ["judges_plugin"]
@@ -29,8 +34,8 @@ pytest_plugins = ["judges_plugin"]
 ROOT = Path(__file__).resolve().parent.parent
 VERDICTS = Path(__file__).resolve().parent / "judges"
 SECURITY_DOC = ROOT / "docs" / "security.md"
-DOC_SECTION = "## AWS Control Tower proactive controls"
-DOC_ROW = re.compile(r"^\| `?(CT\.[A-Z0-9]+\.PR\.\d+)`? \|(.*)\|\s*$", re.MULTILINE)
+CONTROL_TOWER_SECTION = "## AWS Control Tower proactive controls"
+CDK_NAG_SECTION = "## cdk-nag PCI DSS 3.2.1 pack"
 UPDATE_HINT = (
     "review the diff; if the change is intended, rewrite the verdicts with\n"
     "  PAYCOMPILE_UPDATE_VERDICTS=1 .venv/bin/python -m pytest tests/test_control_tower.py "
@@ -117,32 +122,40 @@ def test_a_broken_template_fails_the_controls_it_breaks(judged: Judgement) -> No
     assert waived == {w.check for w in control_tower_waivers("retained").entries}
 
 
-def _doc_rows() -> dict[tuple[str, str], str]:
+def _doc_rows(heading: str, check: str) -> dict[tuple[str, str], str]:
+    """(check, when) -> `standing: reason` for every waiver row of a docs/security.md section."""
     text = SECURITY_DOC.read_text()
-    assert DOC_SECTION in text, f"docs/security.md has no section {DOC_SECTION!r}"
-    section = text.split(DOC_SECTION, 1)[1].split("\n## ", 1)[0]
+    assert heading in text, f"docs/security.md has no section {heading!r}"
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     rows: dict[tuple[str, str], str] = {}
-    for control, rest in DOC_ROW.findall(section):
+    for name, rest in re.findall(rf"^\| `?({check})`? \|(.*)\|\s*$", section, re.MULTILINE):
         cells = [cell.strip() for cell in rest.split("|")]
-        assert len(cells) == 4, f"docs/security.md row for {control}: want 5 cells, got {cells}"
+        assert len(cells) == 4, f"docs/security.md row for {name}: want 5 cells, got {cells}"
         _resources, when, standing, reason = cells
-        rows[(control, when)] = f"{standing}: {reason}".replace("`", "")
+        rows[(name, when)] = f"{standing}: {reason}".replace("`", "")
     return rows
 
 
-def _data_rows() -> dict[tuple[str, str], str]:
-    def key(waiver: KnownFailure) -> tuple[str, str]:
-        return waiver.check, WHEN[waiver.lifecycles]
-
-    return {key(waiver): waiver.waiver().reason for waiver in CONTROL_TOWER}
+def _data_rows(known: tuple[KnownFailure, ...]) -> dict[tuple[str, str], str]:
+    return {(each.check, WHEN[each.lifecycles]): each.waiver().reason for each in known}
 
 
-def test_security_doc_lists_every_waiver_with_its_reason() -> None:
-    in_doc, in_data = _doc_rows(), _data_rows()
+@pytest.mark.parametrize(
+    ("heading", "check", "known"),
+    [
+        (CONTROL_TOWER_SECTION, r"CT\.[A-Z0-9]+\.PR\.\d+", CONTROL_TOWER),
+        (CDK_NAG_SECTION, r"PCI\.DSS\.321-[A-Za-z0-9]+", CDK_NAG),
+    ],
+    ids=["control-tower", "cdk-nag"],
+)
+def test_security_doc_lists_every_waiver_with_its_reason(
+    heading: str, check: str, known: tuple[KnownFailure, ...]
+) -> None:
+    in_doc, in_data = _doc_rows(heading, check), _data_rows(known)
     missing = sorted(set(in_data) - set(in_doc))
     stale = sorted(set(in_doc) - set(in_data))
-    assert not missing, f"docs/security.md does not list the Control Tower waivers {missing}"
-    assert not stale, f"docs/security.md lists Control Tower waivers that are not data: {stale}"
+    assert not missing, f"docs/security.md does not list the waivers {missing}"
+    assert not stale, f"docs/security.md lists waivers that are not in waivers.py: {stale}"
     differ = [key for key in in_data if in_doc[key] != in_data[key]]
     assert not differ, f"reasons differ between docs/security.md and waivers.py for {differ}"
 

@@ -46,6 +46,7 @@ def python() -> Path:
 def judge(template: Path, lifecycle: Lifecycle) -> JudgeReport:
     if not python().is_file():
         return not_installed(JUDGE, TITLE, INSTALL_HINT)
+    version = _version()
     with tempfile.TemporaryDirectory(prefix="paycompile-nag-") as outdir:
         output = run_tool(
             [str(python()), str(APP), str(template), outdir], (0,), timeout=900, env=_QUIET
@@ -57,7 +58,7 @@ def judge(template: Path, lifecycle: Lifecycle) -> JudgeReport:
     return JudgeReport(
         JUDGE,
         TITLE,
-        _version(),
+        version,
         findings=tuple(findings(lines, lifecycle)),
         waivers=cdk_nag_waivers(lifecycle).entries,
         note="rules of the pack that apply to the template's resources",
@@ -69,7 +70,10 @@ def _version() -> str:
     script = (
         "from importlib.metadata import version; print(version('cdk-nag'), version('aws-cdk-lib'))"
     )
-    nag, cdk = run_tool([str(python()), "-c", script], (0,), timeout=120).split()
+    try:
+        nag, cdk = run_tool([str(python()), "-c", script], (0,), timeout=120).split()
+    except BackendError:
+        raise BackendError(f"cdk-nag is not installed in {python()}: {INSTALL_HINT}") from None
     return f"{nag} (aws-cdk-lib {cdk})"
 
 
