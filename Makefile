@@ -86,6 +86,13 @@ $(CDK_NAG_STAMP): constraints-cdk-nag.txt
 	.tools/cdk-nag/bin/python -m pip install --quiet 'cdk-nag==$(CDK_NAG_VERSION)' -c constraints-cdk-nag.txt
 	touch $(CDK_NAG_STAMP)
 
+# The HTML compliance report in Debian's headless Chromium: its DOM holds every rule, its
+# screenshot is not blank (kept in out/report-browser/). Not part of `make test`.
+report-browser: $(STAMP) $(CHECKOV) $(CFN_GUARD_STAMP)
+	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium"; \
+	    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; }
+	PAYCOMPILE_OPTIONAL=browser $(PY) -m pytest tests/optional/test_report_browser.py -q
+
 # cdk-nag's PCI DSS 3.2.1 pack on the reference templates: its errors are the waived ones.
 nag: $(STAMP) $(CFN_GUARD_STAMP) $(CDK_NAG_STAMP)
 	PAYCOMPILE_OPTIONAL=nag $(PY) -m pytest tests/optional/test_cdk_nag.py -q
