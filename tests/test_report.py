@@ -107,6 +107,11 @@ def two_service_graph() -> Graph:
     return paycompile.compile_spec(spec)
 
 
+def _absent(value: Any) -> bool:
+    """Nothing there: no value, or a wildcard path that matched nothing."""
+    return value is NOT_SET or value == [] or value == {}
+
+
 def evidence_text(value: Any) -> str:
     return " ".join(describe(value).split())
 
@@ -129,13 +134,13 @@ def test_every_declared_property_exists_on_a_platform() -> None:
         for source in sources:
             if isinstance(source, evidence.OutputEvidence):
                 continue
-            chosen = [node for graph in graphs for node in evidence._nodes(graph, source)]
+            chosen = [node for graph in graphs for node in evidence.nodes_of(graph, source)]
             if not chosen:
                 stale.append(f"{rule_id}: no node of {[str(k) for k in source.kinds]}")
             stale += [
                 f"{rule_id}: no {kinds} has {path!r}"
                 for path in source.props
-                if all(evidence.read(node.props, path) is NOT_SET for node in chosen)
+                if all(_absent(evidence.read(node.props, path)) for node in chosen)
                 for kinds in [sorted({str(node.kind) for node in chosen})]
             ]
             stale += [

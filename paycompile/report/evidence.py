@@ -189,11 +189,11 @@ def _group(graph: Graph, source: Evidence) -> EvidenceGroup:
     if source.deletion:
         columns.append("on stack delete")
     return EvidenceGroup(
-        tuple(columns), tuple(_row(node, source) for node in _nodes(graph, source))
+        tuple(columns), tuple(_row(node, source) for node in nodes_of(graph, source))
     )
 
 
-def _nodes(graph: Graph, source: NodeEvidence) -> list[Node]:
+def nodes_of(graph: Graph, source: NodeEvidence) -> list[Node]:
     chosen = [node for node in graph if node.kind in source.kinds]
     if source.via is None:
         return chosen

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal
@@ -129,7 +129,7 @@ def covered(resources: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
 class Waivers:
     """Waivers kept as data, for a judge that honours no suppression in the template."""
 
-    entries: tuple[Waiver, ...] = field(default=())
+    entries: tuple[Waiver, ...] = ()
 
     def reason(self, check: str, resources: tuple[str, ...]) -> str | None:
         for waiver in self.entries:
