@@ -111,7 +111,7 @@ def test_generated_platforms_fail_only_waived_controls(judged: Judgement) -> Non
         report = judged.report(case.label, control_tower.JUDGE)
         unwaived = [f"{f.check} {f.resources}" for f in report.failures()]
         assert not unwaived, f"{case.label} ({case.lifecycle}) fails {unwaived}:\n{case.spec_text}"
-        assert report.counts()["pass"] >= 40, report.counts()
+        assert report.counts()["pass"] >= 30, report.counts()
 
 
 def test_a_broken_template_fails_the_controls_it_breaks(judged: Judgement) -> None:
