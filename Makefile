@@ -12,20 +12,19 @@ CHECKOV_VERSION := 3.3.30
 # AWS Control Tower's proactive controls (237 cfn-guard rules) and the cfn-guard 3.1.1 binary
 # that runs them ship together in one npm package: `npm pack` of a pinned version, checked
 # against its sha512 (npm's integrity string), unpacked into .tools/cfn-guard.
-CFN_GUARD := .tools/cfn-guard/bin/cfn-guard
 CFN_GUARD_STAMP = .tools/cfn-guard/.installed-$(CFN_GUARD_NPM_VERSION)
 CFN_GUARD_NPM := @cdklabs/cdk-validator-cfnguard
 CFN_GUARD_NPM_VERSION := 0.0.62
 CFN_GUARD_NPM_TARBALL := cdklabs-cdk-validator-cfnguard-$(CFN_GUARD_NPM_VERSION).tgz
 CFN_GUARD_NPM_INTEGRITY := sha512-Sg2k8067B0AIJ82QFSLhHTUIqxOYTKABvVrTHiyc6j0rE2NHli2diIYqf+w+DkuDKCYYgMIOga3OrYMOHUw0mQ==
-# cdk-nag's PCI DSS 3.2.1 pack runs through the AWS CDK (jsii, so Node.js 18+): a venv of its
-# own of about 460 MB, some forty seconds and a gigabyte of memory per template. Optional: `make
-# nag` installs it and runs tests/optional/test_cdk_nag.py; `make test` does not.
-CDK_NAG_VERSION := 2.38.2
-CDK_NAG_STAMP = .tools/cdk-nag/.installed-$(CDK_NAG_VERSION)
 # The package's binaries live under bin/<ubuntu|macos>/<x86_64|aarch64>/.
 CFN_GUARD_OS := $(if $(filter Darwin,$(shell uname -s)),macos,ubuntu)
 CFN_GUARD_ARCH := $(if $(filter arm64 aarch64,$(shell uname -m)),aarch64,x86_64)
+# cdk-nag's PCI DSS 3.2.1 pack runs through the AWS CDK (jsii, so Node.js 18+): a venv of its
+# own of about 460 MB; a run takes some twenty seconds of CPU and a gigabyte of memory per
+# template. Optional: `make nag` installs it and runs tests/optional/test_cdk_nag.py.
+CDK_NAG_VERSION := 2.38.2
+CDK_NAG_STAMP = .tools/cdk-nag/.installed-$(CDK_NAG_VERSION)
 
 .PHONY: demo test lint format bench clean judges nag report-browser
 
