@@ -9,8 +9,24 @@ OUT := out
 # checkov pins libraries that clash with ours, so it gets a virtualenv of its own.
 CHECKOV := .tools/checkov/bin/checkov
 CHECKOV_VERSION := 3.3.30
+# AWS Control Tower's proactive controls (237 cfn-guard rules) and the cfn-guard 3.1.1 binary
+# that runs them ship together in one npm package: `npm pack` of a pinned version, checked
+# against its sha512 (npm's integrity string), unpacked into .tools/cfn-guard.
+CFN_GUARD_STAMP = .tools/cfn-guard/.installed-$(CFN_GUARD_NPM_VERSION)
+CFN_GUARD_NPM := @cdklabs/cdk-validator-cfnguard
+CFN_GUARD_NPM_VERSION := 0.0.62
+CFN_GUARD_NPM_TARBALL := cdklabs-cdk-validator-cfnguard-$(CFN_GUARD_NPM_VERSION).tgz
+CFN_GUARD_NPM_INTEGRITY := sha512-Sg2k8067B0AIJ82QFSLhHTUIqxOYTKABvVrTHiyc6j0rE2NHli2diIYqf+w+DkuDKCYYgMIOga3OrYMOHUw0mQ==
+# The package's binaries live under bin/<ubuntu|macos>/<x86_64|aarch64>/.
+CFN_GUARD_OS := $(if $(filter Darwin,$(shell uname -s)),macos,ubuntu)
+CFN_GUARD_ARCH := $(if $(filter arm64 aarch64,$(shell uname -m)),aarch64,x86_64)
+# cdk-nag's PCI DSS 3.2.1 pack runs through the AWS CDK (jsii, so Node.js 18+): a venv of its
+# own of about 460 MB; a run takes some twenty seconds of CPU and a gigabyte of memory per
+# template. Optional: `make nag` installs it and runs tests/optional/test_cdk_nag.py.
+CDK_NAG_VERSION := 2.38.2
+CDK_NAG_STAMP = .tools/cdk-nag/.installed-$(CDK_NAG_VERSION)
 
-.PHONY: demo test thorough lint format bench clean
+.PHONY: demo test thorough lint format bench clean judges nag report-browser
 
 # A first install takes a minute or two: say what is happening, and let pip show each package.
 $(STAMP): pyproject.toml constraints.txt
@@ -39,6 +55,46 @@ $(CHECKOV): constraints-checkov.txt
 
 # tests/test_checkov.py runs this binary; a missing one fails the suite rather than skipping.
 test: $(CHECKOV)
+
+# Built in a scratch directory and moved into place last: an interrupted install leaves no
+# half-unpacked tool that looks installed. The stamp names the version, so a bump reinstalls.
+$(CFN_GUARD_STAMP):
+	rm -rf .tools/cfn-guard .tools/cfn-guard.partial
+	mkdir -p .tools/cfn-guard.partial/bin
+	npm pack --silent --pack-destination .tools/cfn-guard.partial '$(CFN_GUARD_NPM)@$(CFN_GUARD_NPM_VERSION)'
+	$(PYTHON) -c 'import base64, hashlib, sys; digest = hashlib.sha512(open(sys.argv[1], "rb").read()).digest(); sys.exit(0 if "sha512-" + base64.b64encode(digest).decode() == sys.argv[2] else "integrity mismatch: " + sys.argv[1])' .tools/cfn-guard.partial/$(CFN_GUARD_NPM_TARBALL) '$(CFN_GUARD_NPM_INTEGRITY)'
+	tar -xzf .tools/cfn-guard.partial/$(CFN_GUARD_NPM_TARBALL) -C .tools/cfn-guard.partial
+	rm .tools/cfn-guard.partial/$(CFN_GUARD_NPM_TARBALL)
+	ln -s ../package/bin/$(CFN_GUARD_OS)/$(CFN_GUARD_ARCH)/cfn-guard .tools/cfn-guard.partial/bin/cfn-guard
+	.tools/cfn-guard.partial/bin/cfn-guard --version
+	touch .tools/cfn-guard.partial/.installed-$(CFN_GUARD_NPM_VERSION)
+	mv .tools/cfn-guard.partial .tools/cfn-guard
+
+# tests/test_control_tower.py runs the Control Tower controls; missing, the suite fails.
+test: $(CFN_GUARD_STAMP)
+
+# The outside judges the suite and `paycompile report` run: checkov, cfn-guard with the
+# Control Tower controls (cfn-lint comes with the dev extra).
+judges: $(CHECKOV) $(CFN_GUARD_STAMP)
+
+$(CDK_NAG_STAMP): constraints-cdk-nag.txt
+	@command -v node >/dev/null || { echo "cdk-nag needs Node.js 18 or later (jsii)"; exit 1; }
+	rm -rf .tools/cdk-nag
+	$(PYTHON) -m venv .tools/cdk-nag
+	.tools/cdk-nag/bin/python -m pip install --quiet --upgrade pip
+	.tools/cdk-nag/bin/python -m pip install --quiet 'cdk-nag==$(CDK_NAG_VERSION)' -c constraints-cdk-nag.txt
+	touch $(CDK_NAG_STAMP)
+
+# The HTML compliance report in Debian's headless Chromium: its DOM holds every rule, its
+# screenshot is not blank (kept in out/report-browser/). Not part of `make test`.
+report-browser: $(STAMP) $(CHECKOV) $(CFN_GUARD_STAMP)
+	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium"; \
+	    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; }
+	PAYCOMPILE_OPTIONAL=browser $(PY) -m pytest tests/optional/test_report_browser.py -q
+
+# cdk-nag's PCI DSS 3.2.1 pack on the reference templates: its errors are the waived ones.
+nag: $(STAMP) $(CDK_NAG_STAMP)
+	PAYCOMPILE_OPTIONAL=nag $(PY) -m pytest tests/optional/test_cdk_nag.py -q
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -q

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from paycompile import __version__
-from paycompile.cli import build, cloudformation, diff, init, inspect, pulumi
+from paycompile.cli import build, cloudformation, diff, init, inspect, pulumi, report
 from paycompile.cli.common import (
     PREFIX,
     USAGE_ERROR,
@@ -27,7 +27,7 @@ from paycompile.cli.common import (
 )
 from paycompile.errors import ChangeRefused, PaycompileError, SpecError
 
-COMMAND_GROUPS = (build, inspect, pulumi, cloudformation, diff, init)
+COMMAND_GROUPS = (build, inspect, pulumi, cloudformation, diff, init, report)
 OUTPUT_FAILURE = 3
 
 
