@@ -7,7 +7,6 @@ the format, not a copy of the compiler.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,10 +31,6 @@ class Cutover:
     healthy_timeout_seconds: int
     poll_seconds: int
     keep_idle_warm: bool
-
-    @property
-    def health_polls(self) -> int:
-        return math.ceil(self.healthy_timeout_seconds / self.poll_seconds)
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,9 @@ class Expectation:
             workloads={s["name"]: _workload(s) for s in services},
             ports={s["name"]: int(s["port"]) for s in services},
             routes={s["name"]: _route(s.get("route")) for s in services},
-            cutovers={s["name"]: Cutover(**{**DEFAULT_CUTOVER, **s.get("cutover", {})}) for s in services},
+            cutovers={
+                s["name"]: Cutover(**{**DEFAULT_CUTOVER, **s.get("cutover", {})}) for s in services
+            },
             cidr=merged["network"]["cidr"],
             flow_logs=merged["network"].get("flow_logs", True),
             backup_schedule=merged["backup"]["schedule"],

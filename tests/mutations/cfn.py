@@ -43,7 +43,9 @@ def attribute(template: Template, key: str, value: str) -> None:
             item["Value"] = value
 
 
-def edit_definition(template: Template, machine: str, edit: Callable[[dict[str, Any]], None]) -> None:
+def edit_definition(
+    template: Template, machine: str, edit: Callable[[dict[str, Any]], None]
+) -> None:
     """Edits a state machine's definition (an `Fn::Sub` of JSON text) as parsed JSON."""
     sub = props(template, machine)["DefinitionString"]
     text = sub["Fn::Sub"] if isinstance(sub["Fn::Sub"], str) else sub["Fn::Sub"][0]
@@ -52,7 +54,9 @@ def edit_definition(template: Template, machine: str, edit: Callable[[dict[str, 
     sub["Fn::Sub"] = json.dumps(definition, sort_keys=True)
 
 
-def states(edit: Callable[[dict[str, Any]], None], machine: str = "ApiCutover") -> Callable[[Template], None]:
+def states(
+    edit: Callable[[dict[str, Any]], None], machine: str = "ApiCutover"
+) -> Callable[[Template], None]:
     """A mutation that edits the `States` of `machine`."""
     return lambda template: edit_definition(
         template, machine, lambda definition: edit(definition["States"])
@@ -376,7 +380,7 @@ def rollback_fixed_weights(s: dict[str, Any]) -> None:
 
 def health_wait_unbounded(s: dict[str, Any]) -> None:
     for name in ("EnoughTargets", "TargetsHealthy"):
-        s[name]["Choices"] = [c for c in s[name]["Choices"] if "$.wait.polls" != c.get("Variable")]
+        s[name]["Choices"] = [c for c in s[name]["Choices"] if c.get("Variable") != "$.wait.polls"]
 
 
 def bake_cut_short(s: dict[str, Any]) -> None:
@@ -432,3 +436,93 @@ def no_alarm_subscription(t: Template) -> None:
 
 def public_instance(t: Template) -> None:
     props(t, "DbInstance1")["PubliclyAccessible"] = True
+
+
+# ---------------------------------------------------------------- structure and governance
+
+
+def green_group_deleted(t: Template) -> None:
+    del t["Resources"]["ApiGreenTg"]
+
+
+def literal_password(t: Template) -> None:
+    props(t, "DbCluster")["MasterUserPassword"] = "Sup3rSecretPassw0rd"
+
+
+def cost_center_dropped(t: Template) -> None:
+    tags = props(t, "Vpc")["Tags"]
+    tags[:] = [tag for tag in tags if tag["Key"] != "CostCenter"]
+
+
+def wildcard_action(t: Template) -> None:
+    statements(t, "ApiTaskRole").append(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::payment-dev/*"]}
+    )
+
+
+def scopable_action_on_everything(t: Template) -> None:
+    statements(t, "ApiTaskRole").append(
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}
+    )
+
+
+def ephemeral_keeps_snapshot(t: Template) -> None:
+    t["Resources"]["DbCluster"]["DeletionPolicy"] = "Snapshot"
+
+
+def retained_drops_snapshot(t: Template) -> None:
+    t["Resources"]["DbCluster"]["DeletionPolicy"] = "Delete"
+
+
+def retained_unprotected_cluster(t: Template) -> None:
+    props(t, "DbCluster")["DeletionProtection"] = False
+
+
+def rotation_transform_dropped(t: Template) -> None:
+    del t["Transform"]
+
+
+def made_up_rotation_lambda(t: Template) -> None:
+    schedule = props(t, "DbSecretRotation")
+    del schedule["HostedRotationLambda"]
+    schedule["RotationLambdaARN"] = "arn:aws:lambda:us-east-1:123456789012:function:rotate"
+
+
+def rotation_every_90_days(t: Template) -> None:
+    props(t, "DbSecretRotation")["RotationRules"] = {"AutomaticallyAfterDays": 90}
+
+
+def private_route_without_nat(t: Template) -> None:
+    props(t, "PrivateRoutes1Default")["NatGatewayId"] = "nat-123"
+
+
+def name_without_environment(t: Template) -> None:
+    props(t, "Cluster")["ClusterName"] = "payment-cluster"
+
+
+def export_without_prefix(t: Template) -> None:
+    t["Outputs"]["VpcId"]["Export"]["Name"] = "VpcId"
+
+
+def secret_not_exported(t: Template) -> None:
+    del t["Outputs"]["DbSecretArn"]
+
+
+def unhealthy_alarms_deleted(t: Template) -> None:
+    for name in [k for k in t["Resources"] if k.endswith("UnhealthyAlarm")]:
+        del t["Resources"][name]
+
+
+def dashboard_without_rds(t: Template) -> None:
+    body = props(t, "Dashboard")["DashboardBody"]
+    body["Fn::Sub"] = body["Fn::Sub"].replace("AWS/RDS", "AWS/Other")
+
+
+def container_runs_as_root(t: Template) -> None:
+    props(t, "ApiBlueTask")["ContainerDefinitions"][0]["User"] = "0"
+
+
+def public_subnet_dropped(t: Template) -> None:
+    for name in ("PublicSubnet3", "PublicRoutesSubnet3"):
+        del t["Resources"][name]
+    props(t, "Alb")["Subnets"] = PUBLIC_SUBNETS[:2]

@@ -43,7 +43,9 @@ def point(plan: Plan, name: str, key: str, value: Any, targets: tuple[str, ...])
         resource["dependencies"].pop(key, None)
 
 
-def add(plan: Plan, name: str, type_token: str, values: dict[str, Any], deps: dict[str, list[str]]) -> None:
+def add(
+    plan: Plan, name: str, type_token: str, values: dict[str, Any], deps: dict[str, list[str]]
+) -> None:
     plan["resources"].append(
         {
             "type": type_token,
@@ -78,7 +80,9 @@ def without_sid(sid: str) -> Callable[[list[dict[str, Any]]], None]:
     return lambda found: found.__setitem__(slice(None), [s for s in found if s.get("Sid") != sid])
 
 
-def states(edit: Callable[[dict[str, Any]], None], machine: str = "ApiCutover") -> Callable[[Plan], None]:
+def states(
+    edit: Callable[[dict[str, Any]], None], machine: str = "ApiCutover"
+) -> Callable[[Plan], None]:
     return lambda plan: edit_json(plan, machine, "definition", lambda d: edit(d["States"]))
 
 
@@ -113,7 +117,10 @@ def tasks_ingress_from_internet(p: Plan) -> None:
             "ipProtocol": "tcp",
             "fromPort": 8080,
             "toPort": 8080,
-            "tags": {**inputs(p, "ApiFromAlbIngress")["tags"], "Name": "payment-api-from-internet-dev"},
+            "tags": {
+                **inputs(p, "ApiFromAlbIngress")["tags"],
+                "Name": "payment-api-from-internet-dev",
+            },
         },
         {"securityGroupId": ["ApiTasksSg"]},
     )
@@ -203,7 +210,9 @@ def execution_without_logs(p: Plan) -> None:
 
 
 def task_without_secret(p: Plan) -> None:
-    edit_json(p, "ApiTaskRolePolicy", "policy", policy_statements(without_sid("ReadDatabaseSecret")))
+    edit_json(
+        p, "ApiTaskRolePolicy", "policy", policy_statements(without_sid("ReadDatabaseSecret"))
+    )
 
 
 def task_extra_action(p: Plan) -> None:
@@ -235,7 +244,10 @@ def task_role_trusts_anyone(p: Plan) -> None:
 def flow_logs_role_other_group(p: Plan) -> None:
     other = answered(p, "ApiLogGroup", "arn") + ":*"
     edit_json(
-        p, "FlowLogsRolePolicy", "policy", policy_statements(lambda s: s[0].__setitem__("Resource", [other]))
+        p,
+        "FlowLogsRolePolicy",
+        "policy",
+        policy_statements(lambda s: s[0].__setitem__("Resource", [other])),
     )
 
 
@@ -260,7 +272,12 @@ def data_key_rotation_off(p: Plan) -> None:
 
 
 def key_open_to_everyone(p: Plan) -> None:
-    extra = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt"], "Resource": "*"}
+    extra = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:Decrypt"],
+        "Resource": "*",
+    }
     edit_json(p, "DataKey", "policy", policy_statements(lambda s: s.append(extra)))
 
 
@@ -438,7 +455,9 @@ def short_backups(p: Plan) -> None:
 
 
 def backup_selects_nothing(p: Plan) -> None:
-    point(p, "BackupSelection", "resources", [answered(p, "AlbLogsBucket", "arn")], ("AlbLogsBucket",))
+    point(
+        p, "BackupSelection", "resources", [answered(p, "AlbLogsBucket", "arn")], ("AlbLogsBucket",)
+    )
 
 
 def no_alarm_subscription(p: Plan) -> None:
@@ -447,3 +466,87 @@ def no_alarm_subscription(p: Plan) -> None:
 
 def public_instance(p: Plan) -> None:
     inputs(p, "DbInstance1")["publiclyAccessible"] = True
+
+
+# ---------------------------------------------------------------- structure and governance
+
+
+def green_group_deleted(p: Plan) -> None:
+    remove(p, "ApiGreenTg")
+
+
+def literal_password(p: Plan) -> None:
+    cluster = registration(p, "DbCluster")
+    cluster["inputs"]["masterPasswordWo"] = "MySecurePassword123!"
+    del cluster["dependencies"]["masterPasswordWo"]
+
+
+def cost_center_dropped(p: Plan) -> None:
+    del inputs(p, "Vpc")["tags"]["CostCenter"]
+
+
+def wildcard_action(p: Plan) -> None:
+    extra = {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::payment-dev/*"]}
+    edit_json(p, "ApiTaskRolePolicy", "policy", policy_statements(lambda s: s.append(extra)))
+
+
+def scopable_action_on_everything(p: Plan) -> None:
+    extra = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}
+    edit_json(p, "ApiTaskRolePolicy", "policy", policy_statements(lambda s: s.append(extra)))
+
+
+def ephemeral_keeps_snapshot(p: Plan) -> None:
+    inputs(p, "DbCluster")["skipFinalSnapshot"] = False
+
+
+def retained_drops_snapshot(p: Plan) -> None:
+    inputs(p, "DbCluster")["skipFinalSnapshot"] = True
+
+
+def retained_unprotected_cluster(p: Plan) -> None:
+    inputs(p, "DbCluster")["deletionProtection"] = False
+    registration(p, "DbCluster")["options"]["protect"] = False
+
+
+def made_up_rotation_lambda(p: Plan) -> None:
+    point(
+        p,
+        "DbSecretRotation",
+        "rotationLambdaArn",
+        "arn:aws:lambda:us-east-1:aws:function:SecretsManagerRDSMySQLRotationSingleUser",
+        (),
+    )
+
+
+def rotation_every_90_days(p: Plan) -> None:
+    inputs(p, "DbSecretRotation")["rotationRules"]["automaticallyAfterDays"] = 90
+
+
+def private_route_without_nat(p: Plan) -> None:
+    point(p, "PrivateRoutes1Default", "natGatewayId", "nat-123", ())
+
+
+def name_without_environment(p: Plan) -> None:
+    inputs(p, "Cluster")["name"] = "payment-cluster"
+
+
+def secret_not_exported(p: Plan) -> None:
+    del p["outputs"]["DbSecretArn"]
+
+
+def unhealthy_alarms_deleted(p: Plan) -> None:
+    for name in [r["name"] for r in p["resources"] if r["name"].endswith("UnhealthyAlarm")]:
+        remove(p, name)
+
+
+def container_runs_as_root(p: Plan) -> None:
+    def root(containers: list[dict[str, Any]]) -> None:
+        containers[0]["user"] = "0"
+
+    edit_json(p, "ApiBlueTask", "containerDefinitions", root)
+
+
+def public_subnet_dropped(p: Plan) -> None:
+    for name in ("PublicSubnet3", "PublicRoutesSubnet3"):
+        remove(p, name)
+    point(p, "Alb", "subnets", _subnet_ids(p, PUBLIC[:2]), PUBLIC[:2])
