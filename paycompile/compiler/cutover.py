@@ -63,6 +63,7 @@ class _Api:
     actions_key: str
     groups_path: str
     modify_permission: str
+    describe_permission: str
 
     @classmethod
     def of(cls, traffic: ServiceTraffic) -> _Api:
@@ -75,6 +76,7 @@ class _Api:
                 "Actions",
                 "$.Rules[0].Actions[0].ForwardConfig.TargetGroups",
                 "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:DescribeRules",
             )
         return cls(
             traffic.listener,
@@ -84,6 +86,7 @@ class _Api:
             "DefaultActions",
             "$.Listeners[0].DefaultActions[0].ForwardConfig.TargetGroups",
             "elasticloadbalancing:ModifyListener",
+            "elasticloadbalancing:DescribeListeners",
         )
 
     def describe_parameters(self) -> dict[str, Any]:
@@ -128,13 +131,10 @@ def _statements(targets: CutoverTargets, api: _Api) -> list[dict[str, Any]]:
     alarms = [alarm for color in COLORS for alarm in targets.alarms[color]]
     return [
         statement("MoveTraffic", [api.modify_permission], [ref(api.switch_target, "arn")]),
+        # Only the describe call the machine makes: a listener's default or a rule's.
         unscoped(
             "ReadTraffic",
-            [
-                "elasticloadbalancing:DescribeListeners",
-                "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeTargetHealth",
-            ],
+            sorted([api.describe_permission, "elasticloadbalancing:DescribeTargetHealth"]),
         ),
         statement(
             "ScaleColors",

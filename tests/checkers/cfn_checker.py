@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # type: ignore[import-untyped]
 
 from paycompile.compiler.security import UNSCOPABLE_ACTIONS
 from paycompile.spec.policy import TLS12_SSL_POLICIES
 from tests.checkers.cfn_eval import evaluate
+from tests.checkers.expectation import Expectation
+from tests.checkers.semantic import judge_template
 
 Template = dict[str, Any]
 ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
@@ -48,72 +49,6 @@ NOT_SECRET_KEYS = {
     "PasswordLength",
 }
 DYNAMIC_SECRET = re.compile(r"^\{\{resolve:secretsmanager:\$\{(?P<secret>[A-Za-z0-9]+)\}:")
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """The spec values the checker compares the template with (after overrides)."""
-
-    platform: str
-    environment: str
-    region: str
-    lifecycle: str
-    nat_gateways: int
-    rotation_days: int
-    certificate_arn: str
-    services: dict[str, str]  # service name -> active color
-    tags: dict[str, str]
-    # service name -> (image, desired count, tasks the idle colour keeps)
-    workloads: dict[str, tuple[str, int, int]] = field(default_factory=dict)
-
-    def with_live(self, live: dict[str, str]) -> Expectation:
-        """The same platform with other colours live (what a deployment after a cutover sees)."""
-        return replace(self, services={**self.services, **live})
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any], environment: str | None = None) -> Expectation:
-        """Effective values of a spec document built for `environment` (default: its own)."""
-        env = environment or document["environment"]
-        merged = _apply_override(document, document.get("overrides", {}).get(env))
-        return cls(
-            platform=merged["name"],
-            environment=env,
-            region=merged["region"],
-            lifecycle=merged["lifecycle"],
-            nat_gateways=merged["network"]["nat_gateways"],
-            rotation_days=merged["database"].get("secret_rotation_days", 30),
-            certificate_arn=merged["tls"]["certificate_arn"],
-            services={s["name"]: s.get("active_color", "blue") for s in merged["services"]},
-            tags={str(key): str(value) for key, value in merged["tags"].items()},
-            workloads={s["name"]: _workload(s) for s in merged["services"]},
-        )
-
-
-def _workload(service: dict[str, Any]) -> tuple[str, int, int]:
-    count = service.get("desired_count", 2)
-    warm = service.get("cutover", {}).get("keep_idle_warm", False)
-    return service["image"], count, count if warm else 0
-
-
-def _apply_override(base: Any, override: Any) -> Any:
-    """Deep merge as the contract states it: dicts merge, `services` merge by `name`."""
-    if override is None:
-        return base
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            if key == "services":
-                merged[key] = _merge_services(base.get(key, []), value)
-            else:
-                merged[key] = _apply_override(base.get(key), value)
-        return merged
-    return override
-
-
-def _merge_services(base: list[dict[str, Any]], override: list[dict[str, Any]]) -> list[Any]:
-    by_name = {service["name"]: service for service in override}
-    merged = [_apply_override(s, by_name.pop(s["name"], None)) for s in base]
-    return merged + list(by_name.values())
 
 
 # ---------------------------------------------------------------- template helpers
@@ -156,7 +91,7 @@ def tags_of(resource: dict[str, Any], prop: str = "Tags") -> dict[str, Any] | No
         return None
     if isinstance(raw, dict):
         return dict(raw)
-    return {item.get("Key"): item.get("Value") for item in raw if isinstance(item, dict)}
+    return {str(item.get("Key")): item.get("Value") for item in raw if isinstance(item, dict)}
 
 
 def as_text(value: Any) -> str | None:
@@ -233,9 +168,9 @@ def check_network(template: Template, expected: Expectation) -> list[str]:
     kinds = _route_kinds(template)
     routed: dict[str, set[str]] = {name: set() for name in subnets}
     for assoc in resources(template, "AWS::EC2::SubnetRouteTableAssociation").values():
-        subnet = target(props(assoc).get("SubnetId"))
-        if subnet in routed:
-            routed[subnet] |= kinds.get(target(props(assoc).get("RouteTableId")) or "", set())
+        associated = target(props(assoc).get("SubnetId"))
+        if associated in routed:
+            routed[associated] |= kinds.get(target(props(assoc).get("RouteTableId")) or "", set())
     zones: dict[str, list[int | None]] = {"igw": [], "nat": []}
     for name, subnet in subnets.items():
         if routed[name] not in ({"igw"}, {"nat"}):
@@ -706,7 +641,7 @@ def _alarm_metrics(alarm: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
 
 
 def _dimensions(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {item.get("Name"): item.get("Value") for item in items}
+    return {str(item.get("Name")): item.get("Value") for item in items}
 
 
 def check_alarms(template: Template, expected: Expectation) -> list[str]:
@@ -767,53 +702,6 @@ def check_backup(template: Template, expected: Expectation) -> list[str]:
     return problems
 
 
-# Each cutover step, recognised by state names or by the API a state calls.
-CUTOVER_STEPS: dict[str, Callable[[str, dict[str, Any]], bool]] = {
-    "check current deployment": lambda n, s: (
-        "current" in n or re.search("describe(rules|listeners)$", _resource(s)) is not None
-    ),
-    "validate target health": lambda n, s: "health" in n or "describetargethealth" in _resource(s),
-    "switch traffic": lambda n, s: (
-        "switch" in n or re.search("modify(rule|listener)$", _resource(s)) is not None
-    ),
-    "roll back": lambda n, s: "rollback" in n,
-}
-
-
-def _resource(state: dict[str, Any]) -> str:
-    return str(state.get("Resource", "")).lower()
-
-
-def _definition(machine: dict[str, Any]) -> str:
-    p = props(machine)
-    if "Definition" in p:
-        return json.dumps(p["Definition"])
-    return as_text(p.get("DefinitionString")) or ""
-
-
-def check_state_machines(template: Template, expected: Expectation) -> list[str]:
-    problems = []
-    machines = {
-        k: _definition(v)
-        for k, v in resources(template, "AWS::StepFunctions::StateMachine").items()
-    }
-    groups = target_groups_by_service(template, expected)
-    for service in sorted(expected.services):
-        ids = sorted(groups.get(service, {}).values())
-        owners = [
-            k for k, text in machines.items() if ids and all("${" + i + "}" in text for i in ids)
-        ]
-        if len(owners) != 1:
-            problems.append(f"service {service}: {len(owners)} cutover state machines, expected 1")
-            continue
-        states = json.loads(machines[owners[0]]).get("States", {})
-        normalised = {re.sub(r"[^a-z]", "", name.lower()): state for name, state in states.items()}
-        for step, matches in CUTOVER_STEPS.items():
-            if not any(matches(name, state) for name, state in normalised.items()):
-                problems.append(f"{owners[0]}: no state to {step}")
-    return problems
-
-
 def check_references(template: Template, expected: Expectation) -> list[str]:
     """Every Ref/GetAtt names a resource of the template (or a pseudo parameter)."""
     known = set(template.get("Resources", {}))
@@ -841,7 +729,6 @@ CHECKS: tuple[Callable[[Template, Expectation], list[str]], ...] = (
     check_dashboard,
     check_alarms,
     check_backup,
-    check_state_machines,
 )
 
 
@@ -869,6 +756,7 @@ def check_template(template: Template, expected: Expectation) -> list[str]:
     The template is judged as CloudFormation would deploy it: once with its parameters' defaults
     (a new platform, the spec's colours live), and once more, for what depends on the live
     colour, with every service's live-colour parameter flipped (a deployment after a cutover).
+    The structural checks here come first; the semantic judges (semantic.py) follow.
     """
     problems = [problem for check in CHECKS for problem in check(evaluate(template), expected)]
     parameters = live_color_parameters(template)
@@ -885,4 +773,4 @@ def check_template(template: Template, expected: Expectation) -> list[str]:
         for check in LIVE_STATE_CHECKS
         for problem in check(after_cutover, expected.with_live(flipped))
     ]
-    return problems
+    return problems + judge_template(template, expected)

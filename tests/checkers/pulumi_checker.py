@@ -11,6 +11,8 @@ from collections import Counter
 from typing import Any
 
 from paycompile.spec.policy import TLS12_SSL_POLICIES
+from tests.checkers.expectation import Expectation
+from tests.checkers.semantic import judge_plan
 
 SECRET = "[secret]"
 REQUIRED_TAGS = ("Environment", "CostCenter", "MigrationPhase", "Name")
@@ -114,6 +116,18 @@ def violations(
     missing = sorted(set(output_names) - set(plan["outputs"]))
     found += [f"output {name} is missing" for name in missing]
     return found
+
+
+def check_plan(plan: Plan, expected: Expectation, output_names: list[str]) -> list[str]:
+    """The structural checks here, then the semantic judges (semantic.py), on one plan."""
+    found = violations(
+        plan,
+        environment=expected.environment,
+        rotation_days=expected.rotation_days,
+        output_names=output_names,
+        lifecycle=expected.lifecycle,
+    )
+    return found + judge_plan(plan, expected)
 
 
 def of_type(resources: list[dict[str, Any]], typ: str) -> list[dict[str, Any]]:

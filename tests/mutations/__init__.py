@@ -1,0 +1,1 @@
+"""Security- and behaviour-breaking edits of emitted templates and plans (the mutation suite)."""
