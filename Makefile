@@ -96,8 +96,11 @@ report-browser: $(STAMP) $(CHECKOV) $(CFN_GUARD_STAMP)
 nag: $(STAMP) $(CDK_NAG_STAMP)
 	PAYCOMPILE_OPTIONAL=nag $(PY) -m pytest tests/optional/test_cdk_nag.py -q
 
+# Each test module stays on one worker (the moto modules build on their own earlier tests).
+# `--dist loadgroup` would group by xdist_group marks, but with pytest 9.2 and pytest-xdist 3.8
+# it silently stops grouping (pytest-xdist#1386).
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	$(PY) -m pytest -n 2 --dist loadfile -q
 
 # The property tests (every test module using @given) with random seeds and many examples.
 thorough: $(STAMP) $(CHECKOV)

@@ -42,7 +42,7 @@ from paycompile.deploy.templates import StackTemplate
 from paycompile.errors import BackendError, ChangeRefused
 
 # moto's state is process-wide: the modules that use it run in one worker, one after another.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("moto")]
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "platform.yaml"

@@ -38,7 +38,7 @@ import paycompile
 from paycompile.compiler.graph import Graph, Kind
 
 # moto's state is process-wide: the modules that use it run in one worker, one after another.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("moto")]
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "platform.yaml"
