@@ -24,6 +24,7 @@ from hypothesis import example, given
 import paycompile
 from paycompile.cli import main
 from tests.checkers.cfn_checker import Expectation, check_template
+from tests.conftest import COSTLY
 from tests.strategies import GeneratedSpec, valid_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +129,7 @@ def _with_tag(key: str, value: str) -> GeneratedSpec:
 
 # Found by a random run: a tag in a script beyond the Basic Multilingual Plane, which cfn-lint
 # could not read while the JSON template escaped it.
+@COSTLY
 @example(_with_tag("\U00017a58", "0"))
 @given(valid_specs())
 def test_generated_templates_pass_checker_and_cfn_lint(generated: GeneratedSpec) -> None:

@@ -17,6 +17,7 @@ from hypothesis import given
 
 import paycompile
 from tests.checkers.cfn_eval import evaluate, parameter_values
+from tests.conftest import COSTLY
 from tests.strategies import GeneratedSpec, valid_specs
 
 # The plan's output that records the deploy-time inputs its program ran with.
@@ -336,6 +337,7 @@ def test_the_comparison_sees_a_difference(reference_spec_path: Any) -> None:
     )
 
 
+@COSTLY
 @given(valid_specs())
 def test_every_spec_is_the_same_platform_in_both_backends(generated: GeneratedSpec) -> None:
     template, plan = both(generated.text, generated.environment)
