@@ -7,10 +7,12 @@ the spec's cap, and the faster paths are checked against the plain all-pairs ans
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +156,27 @@ def test_only_resources_that_wait_are_rendered_to_order_them() -> None:
     waiting = [node for node in graph if node.depends_on]
     assert waiting, "the reference graph orders some resources explicitly"
     assert len(rendered) < len(built.resources) / 4
+
+
+# --- the collector pauses for a bounded command, and only for it -----------------------------
+
+
+def test_a_build_pauses_the_cycle_collector_and_restores_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from paycompile.cli import build, main
+
+    seen: list[bool] = []
+    original = build.write_output
+
+    def writing(destination: str, text: str) -> None:
+        seen.append(gc.isenabled())
+        original(destination, text)
+
+    monkeypatch.setattr(build, "write_output", writing)
+    assert gc.isenabled()
+    out = tmp_path / "template.json"
+    assert main(["build", str(REFERENCE_SPEC), "--backend", "cfn", "-o", str(out)]) == 0
+    assert seen == [False] and gc.isenabled() and out.exists()
+    assert main(["build", str(REFERENCE_SPEC), "-o", str(tmp_path / "missing" / "\0")]) != 0
+    assert gc.isenabled()  # restored on failure too
