@@ -56,17 +56,20 @@ def dashboard(graph: Graph) -> list[str]:
     return problems
 
 
-Watch = tuple[Any, Any, str, str]
+Watch = tuple[str, str, str, str]
 
 
 def _watches(graph: Graph) -> set[Watch]:
     """(namespace, metric, dimension, logical id) for every alarm dimension naming a node.
 
     Built once per check: asking each watched node's question of every alarm would be
-    quadratic in the number of services (each service adds alarms and watched nodes)."""
+    quadratic in the number of services (each service adds alarms and watched nodes). Only
+    text can equal the namespaces and metrics asked for, so other values are left out."""
     return {
-        (alarm.props.get("namespace"), alarm.props.get("metric"), dimension, ref.target)
+        (namespace, metric, dimension, ref.target)
         for alarm in graph.of_kind(Kind.ALARM)
+        if isinstance(namespace := alarm.props.get("namespace"), str)
+        and isinstance(metric := alarm.props.get("metric"), str)
         for dimension, ref in as_dict(alarm.props.get("dimensions")).items()
         if isinstance(ref, Ref)
     }
