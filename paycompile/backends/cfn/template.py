@@ -59,6 +59,9 @@ def _apply_ordering(node: Node, emitted: dict[str, list[AWSObject]]) -> None:
             resource.DependsOn = missing
 
 
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")  # `${Name}` or `${Name.Attr}`, not `${!literal}`
+
+
 def _referenced(value: Any) -> Iterator[str]:
     """The logical ids a rendered resource names in Ref, Fn::GetAtt or Fn::Sub."""
     if isinstance(value, dict):
@@ -68,7 +71,7 @@ def _referenced(value: Any) -> Iterator[str]:
             yield str(value["Fn::GetAtt"][0])
         elif "Fn::Sub" in value:
             text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else ""
-            yield from (name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text))
+            yield from (name.split(".")[0] for name in _SUB_VARIABLE.findall(text))
         for item in value.values():
             yield from _referenced(item)
     elif isinstance(value, list):
