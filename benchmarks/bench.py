@@ -227,17 +227,24 @@ def stage_commands(spec: Path, out: Path) -> dict[str, list[list[str]]]:
 
 
 def measure_stage(choices: list[list[str]], env: dict[str, str], rounds: int) -> Figure:
-    """Warm up with the first command that works, then take `rounds` samples of it."""
+    """Warm up with the first command that works (a file, else a directory of stacks), then
+    take `rounds` samples of it; if none works, say why."""
+    failures = []
     for argv in choices:
         warm = run(argv, env)
         if warm.code == 0:
             return Figure.of([run(argv, env) for _ in range(rounds)])
-        if ONE_STACK_REFUSAL in warm.stderr:
-            return Figure(note="refused: over one stack")
-    return Figure(note=f"failed: {warm.stderr.strip().splitlines()[-1:]}")
+        failures.append(warm.stderr)
+    if any(ONE_STACK_REFUSAL in stderr for stderr in failures):
+        return Figure(note="refused: over one stack")
+    last = failures[-1].strip().splitlines()
+    return Figure(note=f"failed: {last[-1] if last else 'no message'}")
 
 
-def scale(env: dict[str, str], sizes: Sequence[int], rounds: int, pulumi: bool) -> dict[str, Any]:
+def scale(
+    env: dict[str, str], sizes: Sequence[int], rounds: int, pulumi: str | None
+) -> dict[str, Any]:
+    """`pulumi`: None to measure the plan, else why it is not measured."""
     from paycompile.spec import policy
 
     cap = policy.MAX_SERVICES
@@ -252,10 +259,10 @@ def scale(env: dict[str, str], sizes: Sequence[int], rounds: int, pulumi: bool) 
         spec = folder / "platform.yaml"
         spec.write_text(yaml.safe_dump(spec_with(size), sort_keys=False))
         commands = stage_commands(spec, folder)
-        if not pulumi:
+        if pulumi is not None:
             commands.pop("pulumi")
         rows[size] = {stage: measure_stage(argv, env, rounds) for stage, argv in commands.items()}
-        rows[size].setdefault("pulumi", Figure(note="pulumi not installed"))
+        rows[size].setdefault("pulumi", Figure(note=pulumi or ""))
         print(f"  {size:>4} services: " + ", ".join(_cell(f) for f in rows[size].values()))
     return {"cap": cap, "rows": rows, "per_service": per_service(rows)}
 
@@ -408,8 +415,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.no_scale:
         print("per-service cost ...")
         sizes = [int(each) for each in args.sizes.split(",")]
-        has_pulumi = not args.no_pulumi and _importable("pulumi_aws")
-        scaled = scale(env, sizes, args.rounds, has_pulumi)
+        skip_pulumi = (
+            "not measured (--no-pulumi)"
+            if args.no_pulumi
+            else None
+            if _importable("pulumi_aws")
+            else "pulumi-aws not installed"
+        )
+        scaled = scale(env, sizes, args.rounds, skip_pulumi)
         result["scale"] = scaled
     text = markdown(json.loads(json.dumps(result, default=_plain)))
     write_atomically(OUT / "bench.json", json.dumps(result, default=_plain, indent=2) + "\n")
