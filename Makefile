@@ -115,8 +115,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format paycompile tests benchmarks
 	$(VENV)/bin/ruff check --fix paycompile tests benchmarks
 
+# Whole processes at 1, 10, 50, 200 services and against the import floor: out/bench.md and
+# out/bench.json (docs/performance.md). BENCH_ARGS="--no-pulumi" skips the slow Pulumi plans.
 bench: $(STAMP)
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ import sys
 
 from paycompile import compile_spec, get_backend, list_rules
 from paycompile.backends import BACKENDS
-from paycompile.cli.common import Commands, UsageError, load, spec_arguments
+from paycompile.cli.common import Commands, UsageError, load, paused_collection, spec_arguments
 from paycompile.output import write_output
 from paycompile.reports import GRAPH_FORMATS, build_summary, graph_report
 
@@ -36,9 +36,10 @@ def _build(args: argparse.Namespace) -> int:
         raise UsageError(
             f"the {args.backend} backend writes {', '.join(backend.formats)}, not {args.format}"
         )
-    graph = compile_spec(load(args))
-    text = backend.render(graph, args.format)
-    write_output(args.output, text)
+    with paused_collection():
+        graph = compile_spec(load(args))
+        text = backend.render(graph, args.format)
+        write_output(args.output, text)
     if args.output != "-":
         print(
             build_summary(graph, list_rules(), args.backend, args.output), end="", file=sys.stderr
@@ -49,5 +50,6 @@ def _build(args: argparse.Namespace) -> int:
 def _graph(args: argparse.Namespace) -> int:
     from paycompile.compiler.compile import build_graph
 
-    write_output("-", graph_report(build_graph(load(args)), args.format))
+    with paused_collection():
+        write_output("-", graph_report(build_graph(load(args)), args.format))
     return 0

@@ -22,9 +22,12 @@ from paycompile.spec.model import PlatformSpec
 Part = str | int
 
 
+_WORD_BREAK = re.compile(r"[^A-Za-z0-9]+")
+
+
 def logical_id(parts: tuple[Part, ...]) -> str:
     """("public", "subnet", 1) -> "PublicSubnet1"; any non-alphanumeric character breaks words."""
-    words = re.split(r"[^A-Za-z0-9]+", "-".join(str(part) for part in parts))
+    words = _WORD_BREAK.split("-".join(str(part) for part in parts))
     return "".join(word[:1].upper() + word[1:] for word in words if word)
 
 

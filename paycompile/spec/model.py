@@ -434,9 +434,12 @@ def _parameter_facts() -> Facts:
     return {"propertyNames": {"not": {"pattern": secret_key_pattern()}}}
 
 
+_WORD_BREAK = re.compile(r"[^A-Za-z0-9]+")
+
+
 def parameter_identifier(key: str) -> str:
     """The logical-id form of a parameter key: `feature_flags` and `feature.flags` share one."""
-    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", key))
+    return "".join(word[:1].upper() + word[1:] for word in _WORD_BREAK.split(key))
 
 
 class PlatformSpec(StrictModel):

@@ -56,14 +56,23 @@ def dashboard(graph: Graph) -> list[str]:
     return problems
 
 
-def _alarmed(graph: Graph, namespace: str, metric: str, dimension: str, node: Node) -> bool:
-    return any(
-        alarm.props.get("namespace") == namespace
-        and alarm.props.get("metric") == metric
-        and isinstance(ref := as_dict(alarm.props.get("dimensions")).get(dimension), Ref)
-        and ref.target == node.logical_id
+Watch = tuple[str, str, str, str]
+
+
+def _watches(graph: Graph) -> set[Watch]:
+    """(namespace, metric, dimension, logical id) for every alarm dimension naming a node.
+
+    Built once per check: asking each watched node's question of every alarm would be
+    quadratic in the number of services (each service adds alarms and watched nodes). Only
+    text can equal the namespaces and metrics asked for, so other values are left out."""
+    return {
+        (namespace, metric, dimension, ref.target)
         for alarm in graph.of_kind(Kind.ALARM)
-    )
+        if isinstance(namespace := alarm.props.get("namespace"), str)
+        and isinstance(metric := alarm.props.get("metric"), str)
+        for dimension, ref in as_dict(alarm.props.get("dimensions")).items()
+        if isinstance(ref, Ref)
+    }
 
 
 @rule(
@@ -91,10 +100,11 @@ def alarms(graph: Graph) -> list[str]:
         (node, "AWS/ApplicationELB", "UnHealthyHostCount", "TargetGroup")
         for node in graph.of_kind(Kind.TARGET_GROUP)
     ]
+    watches = _watches(graph)
     problems = [
         f"no {metric} alarm on {node.logical_id}"
         for node, namespace, metric, dimension in wanted
-        if not _alarmed(graph, namespace, metric, dimension, node)
+        if (namespace, metric, dimension, node.logical_id) not in watches
     ]
     for alarm in graph.of_kind(Kind.ALARM):
         topic = node_at(graph, alarm.props.get("topic"), Kind.SNS_TOPIC)
