@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paycompile.compiler import release
-from paycompile.compiler.builder import Builder, bucket_name_prefix, elb_name, ref
+from paycompile.compiler.builder import Builder, elb_name, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
+from paycompile.compiler.log_buckets import add_log_buckets, deny_insecure_transport
 from paycompile.compiler.network import Network
 from paycompile.compiler.release import COLORS
 from paycompile.compiler.security import IAM_POLICY_VERSION
@@ -249,26 +250,7 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         if account
         else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
     )
-    bucket = builder.add(
-        Kind.BUCKET,
-        ("alb", "logs", "bucket"),
-        # ALB log delivery writes only to SSE-S3 buckets, never SSE-KMS.
-        {
-            "purpose": "ALB access logs",
-            "encryption": "AES256",
-            "expire_days": 365,
-            "expiry_rule_id": "expire-logs",
-            # The bucket owns every object, whoever writes it: no ACLs to audit.
-            "object_ownership": "BucketOwnerEnforced",
-            "name_prefix": bucket_name_prefix(builder.name("alb", "logs", "bucket")),
-        },
-        deletion="retain",
-        waivers={
-            "CKV_AWS_145": "ALB access logs can only be delivered to an SSE-S3 (AES256) bucket",
-            "CKV_AWS_18": "the access-log destination; logging it to itself would loop",
-            "CKV_AWS_21": "log objects are written once and expire; versioning adds nothing",
-        },
-    )
+    bucket = add_log_buckets(builder)
     bucket_arn = ref(bucket, "arn")
     bucket_policy = builder.add(
         Kind.BUCKET_POLICY,
@@ -284,14 +266,7 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
                     "Action": "s3:PutObject",
                     "Resource": Concat((bucket_arn, "/alb/AWSLogs/", Pseudo("account_id"), "/*")),
                 },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, Concat((bucket_arn, "/*"))],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport(bucket_arn),
             ],
         },
     )

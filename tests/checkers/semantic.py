@@ -36,6 +36,7 @@ JUDGES: tuple[Judge, ...] = (
     judge_cutover.judge_cutovers,
     judge_operations.judge_logs,
     judge_operations.judge_flow_logs,
+    judge_operations.judge_log_buckets,
     judge_operations.judge_alarms,
     judge_operations.judge_backups,
     judge_operations.judge_database,
