@@ -55,7 +55,8 @@ def add_compute(
 ) -> Node:
     cluster = builder.add(Kind.ECS_CLUSTER, ("cluster",), {"container_insights": True})
     for service in builder.spec.services:
-        _service(builder, cluster, network, traffic, logs_key, credentials, service)
+        with builder.serving(service.name):
+            _service(builder, cluster, network, traffic, logs_key, credentials, service)
     return cluster
 
 

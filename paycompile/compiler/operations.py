@@ -42,24 +42,25 @@ def add_operations(
     _dashboard(builder, traffic, data, cluster)
     _backup(builder, data, data_key)
     for service in builder.spec.services:
-        color_parameter = _parameter(
-            builder,
-            ("services", service.name, "active-color"),
-            release.live_color(service),
-            f"Live color of {service.name}; the cutover state machine updates it",
-        )
-        add_cutover(
-            builder,
-            CutoverTargets(
-                service,
-                traffic.services[service.name],
-                cluster,
-                {color: _ecs_service(builder, service, color) for color in COLORS},
-                {color: watched[(service.name, color)] for color in COLORS},
-                color_parameter,
-            ),
-            logs_key,
-        )
+        with builder.serving(service.name):
+            color_parameter = _parameter(
+                builder,
+                ("services", service.name, "active-color"),
+                release.live_color(service),
+                f"Live color of {service.name}; the cutover state machine updates it",
+            )
+            add_cutover(
+                builder,
+                CutoverTargets(
+                    service,
+                    traffic.services[service.name],
+                    cluster,
+                    {color: _ecs_service(builder, service, color) for color in COLORS},
+                    {color: watched[(service.name, color)] for color in COLORS},
+                    color_parameter,
+                ),
+                logs_key,
+            )
     _parameter(builder, ("db", "secret-arn"), ref(data.secret), "ARN of the database master secret")
     _parameter(
         builder,
@@ -113,46 +114,50 @@ def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic
 
     watched: Watched = {}
     for service in builder.spec.services:
-        groups = traffic.services[service.name].target_groups
-        for color in COLORS:
-            ecs_service = _ecs_service(builder, service, color)
-            dims = {"ClusterName": ref(cluster, "name"), "ServiceName": ref(ecs_service, "name")}
-            group = {"TargetGroup": ref(groups[color], "full_name"), "LoadBalancer": alb}
-            who = f"{service.name} ({color})"
-            watched[(service.name, color)] = [
-                alarm(
-                    (service.name, color, "cpu"),
-                    "AWS/ECS",
-                    "CPUUtilization",
-                    dims,
-                    monitoring.cpu_alarm_percent,
-                    f"{who} CPU above {monitoring.cpu_alarm_percent}%",
-                ),
-                alarm(
-                    (service.name, color, "memory"),
-                    "AWS/ECS",
-                    "MemoryUtilization",
-                    dims,
-                    monitoring.memory_alarm_percent,
-                    f"{who} memory above {monitoring.memory_alarm_percent}%",
-                ),
-                alarm(
-                    (service.name, color, "unhealthy"),
-                    "AWS/ApplicationELB",
-                    "UnHealthyHostCount",
-                    group,
-                    1,
-                    f"{who} has unhealthy targets",
-                ),
-                alarm(
-                    (service.name, color, "5xx"),
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    group,
-                    monitoring.http_5xx_alarm,
-                    f"{who} answers with 5xx",
-                ),
-            ]
+        with builder.serving(service.name):
+            groups = traffic.services[service.name].target_groups
+            for color in COLORS:
+                ecs_service = _ecs_service(builder, service, color)
+                dims = {
+                    "ClusterName": ref(cluster, "name"),
+                    "ServiceName": ref(ecs_service, "name"),
+                }
+                group = {"TargetGroup": ref(groups[color], "full_name"), "LoadBalancer": alb}
+                who = f"{service.name} ({color})"
+                watched[(service.name, color)] = [
+                    alarm(
+                        (service.name, color, "cpu"),
+                        "AWS/ECS",
+                        "CPUUtilization",
+                        dims,
+                        monitoring.cpu_alarm_percent,
+                        f"{who} CPU above {monitoring.cpu_alarm_percent}%",
+                    ),
+                    alarm(
+                        (service.name, color, "memory"),
+                        "AWS/ECS",
+                        "MemoryUtilization",
+                        dims,
+                        monitoring.memory_alarm_percent,
+                        f"{who} memory above {monitoring.memory_alarm_percent}%",
+                    ),
+                    alarm(
+                        (service.name, color, "unhealthy"),
+                        "AWS/ApplicationELB",
+                        "UnHealthyHostCount",
+                        group,
+                        1,
+                        f"{who} has unhealthy targets",
+                    ),
+                    alarm(
+                        (service.name, color, "5xx"),
+                        "AWS/ApplicationELB",
+                        "HTTPCode_Target_5XX_Count",
+                        group,
+                        monitoring.http_5xx_alarm,
+                        f"{who} answers with 5xx",
+                    ),
+                ]
     alarm(
         ("alb", "5xx"),
         "AWS/ApplicationELB",

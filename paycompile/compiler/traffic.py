@@ -95,16 +95,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         ],
     )
     service_sgs = {
-        service.name: _security_group(
-            builder,
-            f"{service.name}-tasks",
-            vpc,
-            f"Tasks of service {service.name}: traffic from the load balancer only",
-            [
-                _egress(443, ANYWHERE, "HTTPS to AWS APIs and image registries"),
-                _egress(DB_PORT, ref(database_sg), "MySQL"),
-            ],
-        )
+        service.name: _task_security_group(builder, service, vpc, database_sg)
         for service in spec.services
     }
     alb_sg = _security_group(
@@ -112,7 +103,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         "alb",
         vpc,
         "Application load balancer: HTTPS (and HTTP to redirect) from the internet",
-        [_egress(s.port, ref(service_sgs[s.name]), f"to service {s.name}") for s in spec.services],
+        _egress_to_services(spec.services, spec.network.cidr),
     )
     _ingress(builder, alb_sg, ("alb", "https"), 443, ANYWHERE, "HTTPS from the internet")
     _ingress(
@@ -125,22 +116,23 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         waivers={"CKV_AWS_260": "port 80 only answers with a redirect to HTTPS (PAY-TLS-002)"},
     )
     for service in spec.services:
-        _ingress(
-            builder,
-            service_sgs[service.name],
-            (service.name, "from", "alb"),
-            service.port,
-            ref(alb_sg),
-            "from the ALB",
-        )
-        _ingress(
-            builder,
-            database_sg,
-            ("db", "from", service.name),
-            DB_PORT,
-            ref(service_sgs[service.name]),
-            f"MySQL from {service.name}",
-        )
+        with builder.serving(service.name):
+            _ingress(
+                builder,
+                service_sgs[service.name],
+                (service.name, "from", "alb"),
+                service.port,
+                ref(alb_sg),
+                "from the ALB",
+            )
+            _ingress(
+                builder,
+                database_sg,
+                ("db", "from", service.name),
+                DB_PORT,
+                ref(service_sgs[service.name]),
+                f"MySQL from {service.name}",
+            )
     _ingress(
         builder,
         database_sg,
@@ -201,6 +193,20 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
     return traffic
 
 
+def _task_security_group(builder: Builder, service: Service, vpc: Ref, database: Node) -> Node:
+    with builder.serving(service.name):
+        return _security_group(
+            builder,
+            f"{service.name}-tasks",
+            vpc,
+            f"Tasks of service {service.name}: traffic from the load balancer only",
+            [
+                _egress(443, ANYWHERE, "HTTPS to AWS APIs and image registries"),
+                _egress(DB_PORT, ref(database), "MySQL"),
+            ],
+        )
+
+
 def _security_group(
     builder: Builder, purpose: str, vpc: Ref, description: str, egress: list[dict[str, Any]]
 ) -> Node:
@@ -212,6 +218,16 @@ def _security_group(
         (purpose, "sg"),
         {"vpc": vpc, "description": description, "egress": egress, "physical_name": None},
     )
+
+
+def _egress_to_services(services: list[Service], vpc_cidr: str) -> list[dict[str, Any]]:
+    """The load balancer may open each service port inside the VPC; each task group stays the
+    gate (it admits the load balancer alone, on its service's port). Naming every task group
+    here instead would make the shared stack wait for every service group's stack, which
+    waits for the load balancer (a cycle between stacks), and spend one rule per service of
+    the 60 a security group holds."""
+    ports = sorted({service.port for service in services})
+    return [_egress(port, vpc_cidr, f"to the service tasks on {port}") for port in ports]
 
 
 def _egress(port: int, peer: str | Ref, description: str) -> dict[str, Any]:
@@ -329,6 +345,11 @@ def weighted_forward(service: Service, groups: dict[str, Node]) -> dict[str, Any
 
 
 def _target_groups(builder: Builder, network: Network, service: Service) -> dict[str, Node]:
+    with builder.serving(service.name):
+        return _colour_target_groups(builder, network, service)
+
+
+def _colour_target_groups(builder: Builder, network: Network, service: Service) -> dict[str, Node]:
     return {
         color: builder.add(
             Kind.TARGET_GROUP,
@@ -363,14 +384,15 @@ def _listener_rule(
 ) -> Node:
     assert service.route is not None
     kind, value = service.route.key
-    return builder.add(
-        Kind.LISTENER_RULE,
-        (service.name, "rule"),
-        {
-            "listener": ref(listener),
-            "priority": priority,
-            "condition": {kind: value},
-            "action": weighted_forward(service, groups),
-            "service": service.name,
-        },
-    )
+    with builder.serving(service.name):
+        return builder.add(
+            Kind.LISTENER_RULE,
+            (service.name, "rule"),
+            {
+                "listener": ref(listener),
+                "priority": priority,
+                "condition": {kind: value},
+                "action": weighted_forward(service, groups),
+                "service": service.name,
+            },
+        )

@@ -254,6 +254,16 @@ class Service(StrictModel):
         "service, and at most one service goes without (it becomes the listener's default).",
         examples=[{"path": "/pay/*"}, {"host": "pay.example.com", "priority": 10}],
     )
+    group: int | None = Field(
+        default=None,
+        ge=1,
+        le=policy.SERVICE_GROUPS,
+        description="The stack group that holds the service once the platform needs more than "
+        "one CloudFormation stack. Default: a stable number from the service's name in "
+        f"1..{policy.SERVICE_GROUPS}, so adding a service never moves another; a group holds at "
+        f"most {policy.SERVICES_PER_GROUP} services.",
+        examples=[7],
+    )
     environment_variables: Annotated[
         dict[ConfigKey, ConfigValue], SchemaFacts(_secret_key_facts)
     ] = Field(
@@ -333,6 +343,11 @@ class Service(StrictModel):
                     "not in plain environment variables",
                 )
         return value
+
+    @property
+    def stack_group(self) -> int:
+        """The service's stack group: `group`, else a stable number from its name alone."""
+        return self.group if self.group is not None else policy.default_service_group(self.name)
 
     @property
     def rule_priority(self) -> int:
