@@ -67,6 +67,18 @@ class ServiceTraffic:
     target_groups: dict[str, Node]
     listener_rule: Node | None
     listener: Node
+    load_balancer: Node
+
+
+@dataclass
+class Edge:
+    """One load balancer and what is its alone: security group and HTTPS listener. Every load
+    balancer is built by the same function, so each has the same policy by construction."""
+
+    number: int
+    security_group: Node
+    load_balancer: Node
+    https_listener: Node
 
 
 @dataclass
@@ -76,6 +88,13 @@ class Traffic:
     database_security_group: Node
     rotation_security_group: Node
     services: dict[str, ServiceTraffic] = field(default_factory=dict)
+    # Load balancer number -> its edge: each number some service is pinned to (1 by default).
+    edges: dict[int, Edge] = field(default_factory=dict)
+
+
+def edge_word(number: int) -> str:
+    """`alb` for the first load balancer (its names and ids as they always were), `albN` after."""
+    return "alb" if number == 1 else f"alb{number}"
 
 
 def add_traffic(builder: Builder, network: Network) -> Traffic:
@@ -98,23 +117,9 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         service.name: _task_security_group(builder, service, vpc, database_sg)
         for service in spec.services
     }
-    alb_sg = _security_group(
-        builder,
-        "alb",
-        vpc,
-        "Application load balancer: HTTPS (and HTTP to redirect) from the internet",
-        _egress_to_services(spec.services, spec.network.cidr),
-    )
-    _ingress(builder, alb_sg, ("alb", "https"), 443, ANYWHERE, "HTTPS from the internet")
-    _ingress(
-        builder,
-        alb_sg,
-        ("alb", "http"),
-        80,
-        ANYWHERE,
-        "HTTP from the internet, only redirected to HTTPS",
-        waivers={"CKV_AWS_260": "port 80 only answers with a redirect to HTTPS (PAY-TLS-002)"},
-    )
+    numbers = sorted({service.load_balancer for service in spec.services})
+    served = {n: [s for s in spec.services if s.load_balancer == n] for n in numbers}
+    edge_sgs = {n: _edge_security_group(builder, n, vpc, served[n]) for n in numbers}
     for service in spec.services:
         with builder.serving(service.name):
             _ingress(
@@ -122,7 +127,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
                 service_sgs[service.name],
                 (service.name, "from", "alb"),
                 service.port,
-                ref(alb_sg),
+                ref(edge_sgs[service.load_balancer]),
                 "from the ALB",
             )
             _ingress(
@@ -142,14 +147,89 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         "MySQL from the rotation function",
     )
 
-    load_balancer = _load_balancer(builder, network, alb_sg)
+    bucket_policy = _access_log_bucket(builder, [edge_word(n) for n in numbers])
+    balancers = {
+        n: _load_balancer(builder, network, edge_sgs[n], bucket_policy, n) for n in numbers
+    }
     target_groups = {
         service.name: _target_groups(builder, network, service) for service in spec.services
     }
-    default = spec.default_service
+    edges = {
+        n: _edge(builder, n, edge_sgs[n], balancers[n], served[n], target_groups) for n in numbers
+    }
+    for number, edge in edges.items():
+        balancer = edge.load_balancer.logical_id
+        builder.output(
+            f"{balancer}Services",
+            ",".join(service.name for service in served[number]),
+            f"The services load balancer {number} serves, comma-separated; its DNS name is "
+            f"{balancer}DnsName",
+        )
+    first = edges[numbers[0]]
+    traffic = Traffic(
+        first.load_balancer, first.https_listener, database_sg, rotation_sg, edges=edges
+    )
+    for service in spec.services:
+        edge = edges[service.load_balancer]
+        rule = (
+            _listener_rule(
+                builder,
+                edge.https_listener,
+                service,
+                target_groups[service.name],
+                service.rule_priority,
+            )
+            if service.route
+            else None
+        )
+        traffic.services[service.name] = ServiceTraffic(
+            service_sgs[service.name],
+            target_groups[service.name],
+            rule,
+            edge.https_listener,
+            edge.load_balancer,
+        )
+    return traffic
+
+
+def _edge_security_group(builder: Builder, number: int, vpc: Ref, served: list[Service]) -> Node:
+    word = edge_word(number)
+    group = _security_group(
+        builder,
+        word,
+        vpc,
+        "Application load balancer: HTTPS (and HTTP to redirect) from the internet",
+        _egress_to_services(served, builder.spec.network.cidr),
+    )
+    _ingress(builder, group, (word, "https"), 443, ANYWHERE, "HTTPS from the internet")
+    _ingress(
+        builder,
+        group,
+        (word, "http"),
+        80,
+        ANYWHERE,
+        "HTTP from the internet, only redirected to HTTPS",
+        waivers={"CKV_AWS_260": "port 80 only answers with a redirect to HTTPS (PAY-TLS-002)"},
+    )
+    return group
+
+
+def _edge(
+    builder: Builder,
+    number: int,
+    security_group: Node,
+    load_balancer: Node,
+    served: list[Service],
+    target_groups: dict[str, dict[str, Node]],
+) -> Edge:
+    """A load balancer with its HTTPS listener (forwarding what no rule matches to the default
+    service, if it is served here, else a 404) and its port-80 redirect."""
+    prefix = () if number == 1 else (edge_word(number),)
+    default = next((service for service in served if service.route is None), None)
+    spec = builder.spec
     https = builder.add(
         Kind.LISTENER,
-        ("https", "listener"),
+        (*prefix, "https", "listener"),
         {
             "load_balancer": ref(load_balancer),
             "port": 443,
@@ -163,7 +243,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
     )
     builder.add(
         Kind.LISTENER,
-        ("http", "listener"),
+        (*prefix, "http", "listener"),
         {
             "load_balancer": ref(load_balancer),
             "port": 80,
@@ -177,20 +257,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             ),
         },
     )
-    traffic = Traffic(load_balancer, https, database_sg, rotation_sg)
-    routed = [service for service in spec.services if service.route]
-    for service in routed:
-        rule = _listener_rule(
-            builder, https, service, target_groups[service.name], service.rule_priority
-        )
-        traffic.services[service.name] = ServiceTraffic(
-            service_sgs[service.name], target_groups[service.name], rule, https
-        )
-    if default:
-        traffic.services[default.name] = ServiceTraffic(
-            service_sgs[default.name], target_groups[default.name], None, https
-        )
-    return traffic
+    return Edge(number, security_group, load_balancer, https)
 
 
 def _task_security_group(builder: Builder, service: Service, vpc: Ref, database: Node) -> Node:
@@ -257,7 +324,9 @@ def _ingress(
     )
 
 
-def _load_balancer(builder: Builder, network: Network, security_group: Node) -> Node:
+def _access_log_bucket(builder: Builder, prefixes: list[str]) -> Node:
+    """The access-log bucket every load balancer writes to, each under its own prefix; the
+    bucket policy (which a load balancer waits for) is returned."""
     region = builder.spec.region
     account = ELB_LOG_ACCOUNTS.get(region)
     writer: dict[str, Any] = (
@@ -286,7 +355,11 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         },
     )
     bucket_arn = ref(bucket, "arn")
-    bucket_policy = builder.add(
+    writes = [
+        Concat((bucket_arn, f"/{prefix}/AWSLogs/", Pseudo("account_id"), "/*"))
+        for prefix in prefixes
+    ]
+    return builder.add(
         Kind.BUCKET_POLICY,
         ("alb", "logs", "bucket", "policy"),
         {
@@ -298,7 +371,7 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
                     "Effect": "Allow",
                     "Principal": writer,
                     "Action": "s3:PutObject",
-                    "Resource": Concat((bucket_arn, "/alb/AWSLogs/", Pseudo("account_id"), "/*")),
+                    "Resource": writes[0] if len(writes) == 1 else writes,
                 },
                 {
                     "Sid": "DenyInsecureTransport",
@@ -311,17 +384,23 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
             ],
         },
     )
+
+
+def _load_balancer(
+    builder: Builder, network: Network, security_group: Node, bucket_policy: Node, number: int
+) -> Node:
     retained = builder.retained
+    word = edge_word(number)
     return builder.add(
         Kind.LOAD_BALANCER,
-        ("alb",),
+        (word,),
         {
-            "physical_name": elb_name(builder.name("alb")),
+            "physical_name": elb_name(builder.name(word)),
             "type": "application",
             "subnets": [ref(subnet) for subnet in network.public_subnets],
             "security_groups": [ref(security_group)],
-            "access_logs_bucket": ref(bucket),
-            "access_logs_prefix": "alb",
+            "access_logs_bucket": bucket_policy.props["bucket"],
+            "access_logs_prefix": word,
             "deletion_protection": retained,
             "drop_invalid_headers": True,
         },

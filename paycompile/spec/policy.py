@@ -146,6 +146,12 @@ MAX_SERVICES = 200
 # most SERVICES_PER_GROUP services, which keeps its stack far below every CloudFormation limit.
 SERVICE_GROUPS = 64
 SERVICES_PER_GROUP = 10
+# An ALB takes at most 100 target groups and a listener 100 rules: with two target groups per
+# service, 45 services per load balancer leaves a margin. Services are on load balancer 1
+# unless `services[].load_balancer` says otherwise (a service's DNS name is its load
+# balancer's, so moving one is a choice, never a side effect of adding another).
+LOAD_BALANCERS = 8
+SERVICES_PER_LOAD_BALANCER = 45
 # Ports a service may not listen on: the well-known range, and MySQL's (PAY-SEC-001).
 SERVICE_PORT_RANGE = (1024, 65535)
 RESERVED_PORTS = (3306,)

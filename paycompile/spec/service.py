@@ -264,6 +264,16 @@ class Service(StrictModel):
         f"most {policy.SERVICES_PER_GROUP} services.",
         examples=[7],
     )
+    load_balancer: int = Field(
+        default=1,
+        ge=1,
+        le=policy.LOAD_BALANCERS,
+        description="Which of the platform's load balancers serves the service (its DNS name "
+        f"answers the service's route). Each holds at most {policy.SERVICES_PER_LOAD_BALANCER} "
+        "services (an ALB takes 100 target groups, two per service); past that, pin services "
+        "to load balancer 2 and up.",
+        examples=[2],
+    )
     environment_variables: Annotated[
         dict[ConfigKey, ConfigValue], SchemaFacts(_secret_key_facts)
     ] = Field(
