@@ -26,7 +26,10 @@ from paycompile.backends.cfn.template import BACKEND
 from paycompile.compiler.graph import Graph
 from paycompile.spec.loader import load_spec_text
 from tests.builds import REFERENCE, document
-from tests.test_cfn_backend import lint_findings
+from tests.checkers.expectation import Expectation
+from tests.checkers.nested import flatten
+from tests.checkers.semantic import judge_template
+from tests.test_cfn_backend import check_template, lint_findings
 
 SIZES = (1, 20, 60, 200)
 # Services fill load balancers in spec order in these platforms, pinned past the first.
@@ -260,7 +263,7 @@ def test_adding_a_service_moves_no_other() -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "paycompile", *args], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "paycompile.cli", *args], capture_output=True, text=True, check=False
     )
 
 
@@ -294,7 +297,7 @@ def test_an_overflowing_group_is_a_spec_error_at_its_key(tmp_path: Path) -> None
     spec.write_text(yaml.safe_dump(doc, sort_keys=False))
     result = _cli("validate", str(spec))
     assert result.returncode == 1
-    assert re.search(r"platform\.yaml:\d+:\d+: services\[10\]\.group: stack group 5", result.stderr)
+    assert re.search(r"platform\.yaml:\d+:\d+: services\[10\]\.group: stack group 5", result.stdout)
 
 
 # ---------------------------------------------------------------- the partition
@@ -338,3 +341,118 @@ def test_a_services_resources_stay_together(count: int) -> None:
             where.setdefault(service, set()).add(name)
     assert {service: len(files) for service, files in where.items() if len(files) > 1} == {}
     assert "root.json" not in set().union(*where.values())
+
+
+# ---------------------------------------------------------------- the same platform, judged
+
+
+@pytest.mark.parametrize("count", (20, 60))
+def test_the_set_read_as_one_passes_every_checker(count: int) -> None:
+    """The nested set, read back into one template, is the platform the spec asks for: the
+    template checker and the semantic judges (reachability, IAM, keys, cutover...) agree."""
+    expected = Expectation.from_document(yaml.safe_load(spec_text(count)), None)
+    flat = flatten(files_of(count))
+    assert check_template(copy.deepcopy(flat), expected) == []
+    assert judge_template(flat, expected) == []
+
+
+# ---------------------------------------------------------------- several load balancers
+
+
+def test_every_load_balancer_has_the_same_policy() -> None:
+    root = templates(200)["root.json"]
+    resources = root["Resources"]
+    balancers = {k: v for k, v in resources.items() if v["Type"].endswith("::LoadBalancer")}
+    assert len(balancers) == 5
+    for name, balancer in balancers.items():
+        attributes = {
+            a["Key"]: a["Value"] for a in balancer["Properties"]["LoadBalancerAttributes"]
+        }
+        assert attributes["access_logs.s3.enabled"] == "true", name
+        assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true", name
+        listeners = [
+            v["Properties"]
+            for v in resources.values()
+            if v["Type"].endswith("::Listener")
+            and v["Properties"]["LoadBalancerArn"] == {"Ref": name}
+        ]
+        assert sorted(p["Port"] for p in listeners) == [80, 443], name
+        https = next(p for p in listeners if p["Port"] == 443)
+        http = next(p for p in listeners if p["Port"] == 80)
+        assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2"), name
+        assert http["DefaultActions"][0]["Type"] == "redirect", name
+
+
+def test_no_load_balancer_passes_its_target_group_or_rule_limits() -> None:
+    flat = flatten(files_of(200))
+    resources = flat["Resources"]
+    rules_per_listener: dict[str, list[int]] = {}
+    groups_per_balancer: dict[str, set[str]] = {}
+    listener_balancer = {
+        k: v["Properties"]["LoadBalancerArn"]["Ref"]
+        for k, v in resources.items()
+        if v["Type"].endswith("::Listener")
+    }
+    for resource in resources.values():
+        if not resource["Type"].endswith("::ListenerRule"):
+            continue
+        listener = resource["Properties"]["ListenerArn"]["Ref"]
+        rules_per_listener.setdefault(listener, []).append(resource["Properties"]["Priority"])
+        for group in resource["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]:
+            groups_per_balancer.setdefault(listener_balancer[listener], set()).add(
+                group["TargetGroupArn"]["Ref"]
+            )
+    for listener, priorities in rules_per_listener.items():
+        assert len(priorities) <= 100 and len(set(priorities)) == len(priorities), listener
+    assert all(len(groups) <= 100 for groups in groups_per_balancer.values())
+    outputs = {k: v["Value"] for k, v in flat["Outputs"].items() if k.endswith("Services")}
+    served = [name for value in outputs.values() for name in value.split(",")]
+    assert sorted(served) == sorted(graph_of(200).releases)
+
+
+def _balancer_of_rules_cfn(template: dict[str, Any]) -> dict[str, str]:
+    resources = template["Resources"]
+    return {
+        k: resources[v["Properties"]["ListenerArn"]["Ref"]]["Properties"]["LoadBalancerArn"]["Ref"]
+        for k, v in resources.items()
+        if v["Type"].endswith("::ListenerRule")
+    }
+
+
+def _balancer_of_rules_pulumi(plan: dict[str, Any]) -> dict[str, str]:
+    by_name = {
+        r["inputs"]["name"]: r["name"]
+        for r in plan["resources"]
+        if r["type"] == "aws:lb/loadBalancer:LoadBalancer"
+    }
+    return {
+        r["name"]: by_name[r["inputs"]["listenerArn"].split("/")[2]]
+        for r in plan["resources"]
+        if r["type"] == "aws:lb/listenerRule:ListenerRule"
+    }
+
+
+def test_both_backends_put_each_service_behind_the_same_load_balancer() -> None:
+    doc = yaml.safe_load(spec_text(4))
+    doc["services"][2]["load_balancer"] = 2
+    doc["services"][3]["load_balancer"] = 3
+    graph = paycompile.compile_spec(load_spec_text(yaml.safe_dump(doc)))
+    template = json.loads(paycompile.render(graph, "cfn"))
+    plan = json.loads(paycompile.render(graph, "pulumi"))
+    assert _balancer_of_rules_cfn(template) == _balancer_of_rules_pulumi(plan)
+    assert _balancer_of_rules_cfn(template) == {
+        "Svc001Rule": "Alb",
+        "Svc002Rule": "Alb2",
+        "Svc003Rule": "Alb3",
+    }
+
+
+def test_an_overfull_load_balancer_is_a_spec_error_at_its_key(tmp_path: Path) -> None:
+    doc = yaml.safe_load(spec_text(46))
+    for service in doc["services"]:
+        service.pop("load_balancer", None)
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = _cli("validate", str(spec))
+    assert result.returncode == 1
+    assert re.search(r":\d+:\d+: services\[45\]\.load_balancer: load balancer 1", result.stdout)
