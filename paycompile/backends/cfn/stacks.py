@@ -71,9 +71,11 @@ def counts(template: Template, text: str) -> dict[str, int]:
 
 
 def fits_one_stack(resources: int, outputs: int, parameters: int, size: int = 0) -> bool:
-    """Whether one stack holds the platform within the budget (the size once it is known)."""
+    """Whether one stack holds the platform (the size once it is known): up to CloudFormation's
+    own limits, as before platforms could be split, so no platform that deployed as one stack
+    is split; the stacks of a split platform each keep to the budget."""
     found = {"resources": resources, "outputs": outputs, "parameters": parameters, "bytes": size}
-    return all(count <= BUDGET[what] for what, count in found.items())
+    return all(count <= STACK_LIMITS[what] for what, count in found.items())
 
 
 def link_name(ref: Ref) -> str:

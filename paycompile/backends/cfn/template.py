@@ -164,7 +164,7 @@ class CloudFormationBackend:
         else the root template and one child per stack of the partition (see stacks.py)."""
         from paycompile.backends.cfn import stacks
 
-        if graph.partition is not None and len(graph.nodes) > stacks.BUDGET["resources"]:
+        if graph.partition is not None and len(graph.nodes) > STACK_LIMITS["resources"]:
             return stacks.render_nested(graph, output_format)  # each node is a resource at least
         translate, emitted = emit_all(graph)
         resources = sum(len(each) for each in emitted.values())
