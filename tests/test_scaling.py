@@ -141,18 +141,18 @@ def test_only_resources_that_wait_are_rendered_to_order_them() -> None:
 
     graph = paycompile.compile_spec(_spec_with(SMALL))
     rendered: list[str] = []
-    original = template._referenced
+    original = template.referenced
 
     def spy(value: Any) -> Iterator[str]:
         if isinstance(value, dict) and str(value.get("Type", "")).startswith("AWS::"):
             rendered.append(value["Type"])  # a whole resource, rendered to read its references
         return original(value)
 
-    template._referenced = spy  # type: ignore[assignment]
+    template.referenced = spy  # type: ignore[assignment]
     try:
         built = template.build_template(graph)
     finally:
-        template._referenced = original  # type: ignore[assignment]
+        template.referenced = original  # type: ignore[assignment]
     waiting = [node for node in graph if node.depends_on]
     assert waiting, "the reference graph orders some resources explicitly"
     assert len(rendered) < len(built.resources) / 4

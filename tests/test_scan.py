@@ -268,6 +268,17 @@ def leaky_render(backend_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
         return original(graph, output_format).replace("payments-oncall@example.com", AWS_KEY_ID)
 
     monkeypatch.setattr(backend, "render", render)
+    if hasattr(backend, "render_set"):  # what `build` calls on the cfn backend
+        original_set = backend.render_set
+
+        def render_set(graph: paycompile.Graph, output_format: str) -> dict[str, str]:
+            rendered: dict[str, str] = original_set(graph, output_format)
+            return {
+                name: text.replace("payments-oncall@example.com", AWS_KEY_ID)
+                for name, text in rendered.items()
+            }
+
+        monkeypatch.setattr(backend, "render_set", render_set)
 
 
 @pytest.mark.parametrize("destination", ["file", "-"])

@@ -71,7 +71,8 @@ def add_compute(
         depends_on=(insights.logical_id,),
     )
     for service in builder.spec.services:
-        _service(builder, cluster, network, traffic, logs_key, credentials, service)
+        with builder.serving(service.name):
+            _service(builder, cluster, network, traffic, logs_key, credentials, service)
     return cluster
 
 

@@ -650,6 +650,64 @@ class PlatformSpec(StrictModel):
             raise located(*conflicts)
         return services
 
+    @field_validator("services")
+    @classmethod
+    def _groups_fit(cls, services: list[Service]) -> list[Service]:
+        """No stack group holds more services than its stack is budgeted for."""
+        members: dict[int, list[int]] = {}
+        for index, service in enumerate(services):
+            members.setdefault(service.stack_group, []).append(index)
+        problems: list[Problem] = []
+        for group, indexes in sorted(members.items()):
+            for index in indexes[policy.SERVICES_PER_GROUP :]:
+                problems.append(
+                    (
+                        (index, "group"),
+                        PydanticCustomError(
+                            "group",
+                            "stack group {g} already holds {n} services (at most {n} per group, "
+                            "so that each stack stays far below CloudFormation's limits); pin "
+                            "this service to a group with room: group: <1..{last}>",
+                            {
+                                "g": group,
+                                "n": policy.SERVICES_PER_GROUP,
+                                "last": policy.SERVICE_GROUPS,
+                            },
+                        ),
+                        services[index].group,
+                    )
+                )
+        if problems:
+            raise located(*problems)
+        return services
+
+    @field_validator("services")
+    @classmethod
+    def _load_balancers_fit(cls, services: list[Service]) -> list[Service]:
+        """No load balancer serves more services than its target groups and rules allow."""
+        members: dict[int, list[int]] = {}
+        for index, service in enumerate(services):
+            members.setdefault(service.load_balancer, []).append(index)
+        cap = policy.SERVICES_PER_LOAD_BALANCER
+        problems: list[Problem] = [
+            (
+                (index, "load_balancer"),
+                PydanticCustomError(
+                    "load_balancer",
+                    "load balancer {b} already serves {n} services (at most {n}: an ALB takes "
+                    "100 target groups, two per service); set load_balancer: <2..{last}> on "
+                    "this service",
+                    {"b": number, "n": cap, "last": policy.LOAD_BALANCERS},
+                ),
+                services[index].load_balancer,
+            )
+            for number, indexes in sorted(members.items())
+            for index in indexes[cap:]
+        ]
+        if problems:
+            raise located(*problems)
+        return services
+
     @model_validator(mode="after")
     def _lifecycle_policy(self) -> PlatformSpec:
         """What production and retained environments need: cross-field, so checked last."""

@@ -294,6 +294,26 @@ class Service(StrictModel):
         "service, and at most one service goes without (it becomes the listener's default).",
         examples=[{"path": "/pay/*"}, {"host": "pay.example.com", "priority": 10}],
     )
+    group: int | None = Field(
+        default=None,
+        ge=1,
+        le=policy.SERVICE_GROUPS,
+        description="The stack group that holds the service once the platform needs more than "
+        "one CloudFormation stack. Default: a stable number from the service's name in "
+        f"1..{policy.SERVICE_GROUPS}, so adding a service never moves another; a group holds at "
+        f"most {policy.SERVICES_PER_GROUP} services.",
+        examples=[7],
+    )
+    load_balancer: int = Field(
+        default=1,
+        ge=1,
+        le=policy.LOAD_BALANCERS,
+        description="Which of the platform's load balancers serves the service (its DNS name "
+        f"answers the service's route). Each holds at most {policy.SERVICES_PER_LOAD_BALANCER} "
+        "services (an ALB takes 100 target groups, two per service); past that, pin services "
+        "to load balancer 2 and up.",
+        examples=[2],
+    )
     environment_variables: Annotated[
         dict[ConfigKey, ConfigValue], SchemaFacts(_secret_key_facts)
     ] = Field(
@@ -394,6 +414,11 @@ class Service(StrictModel):
                     "not in plain environment variables",
                 )
         return value
+
+    @property
+    def stack_group(self) -> int:
+        """The service's stack group: `group`, else a stable number from its name alone."""
+        return self.group if self.group is not None else policy.default_service_group(self.name)
 
     @property
     def rule_priority(self) -> int:
