@@ -32,7 +32,7 @@ from tests.checkers.cfn_eval import evaluate, parameter_values
 from tests.checkers.expectation import Expectation
 from tests.checkers.read_cfn import read_template
 from tests.checkers.read_pulumi import read_plan
-from tests.checkers.semantic import differences, view
+from tests.checkers.semantic import differences, live_parameters, view
 from tests.mutations import cfn as cfn_edits
 from tests.mutations import pulumi as pulumi_edits
 from tests.strategies import GeneratedSpec, valid_specs
@@ -50,10 +50,12 @@ Artifact = dict[str, Any]
 # ---------------------------------------------------------------- what each side means
 
 
-def template_semantics(template: Artifact, expected: Expectation) -> dict[str, Any]:
-    """The template's meaning as it deploys with its parameters' defaults."""
-    platform = read_template(template, expected.region)
-    resolved = evaluate(template)
+def template_semantics(
+    template: Artifact, expected: Expectation, given: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The template's meaning as it deploys with parameters `given` (else their defaults)."""
+    platform = read_template(template, expected.region, given)
+    resolved = evaluate(template, given)
     resources = resolved["Resources"]
     return {
         **view(platform, expected),
@@ -65,7 +67,7 @@ def template_semantics(template: Artifact, expected: Expectation) -> dict[str, A
             if (found := _cfn_settings(body["Type"], body.get("Properties", {})))
         },
         "outputs": sorted(template.get("Outputs", {})),
-        "inputs": parameter_values(template),
+        "inputs": parameter_values(template, given),
     }
 
 
@@ -155,13 +157,18 @@ def _pulumi_settings(kind: str, p: Artifact) -> dict[str, Any]:
     return {}
 
 
-def compare(template: Artifact, plan: Artifact, expected: Expectation) -> list[str]:
+def compare(
+    template: Artifact,
+    plan: Artifact,
+    expected: Expectation,
+    given: dict[str, str] | None = None,
+) -> list[str]:
     """Where the two backends' platforms differ in meaning, one line per differing leaf.
 
     Lifecycle and tags are compared for the resources both sides hold by name: a registration
     that only configures another (a bucket's encryption, the generated password) has no template
     twin, and one that a side cannot tag is left out of the tags."""
-    left, right = template_semantics(template, expected), plan_semantics(plan, expected)
+    left, right = template_semantics(template, expected, given), plan_semantics(plan, expected)
     cfn_types = {name: body["Type"] for name, body in template["Resources"].items()}
     pulumi_types = {r["name"]: r["type"] for r in plan["resources"]}
     shared = set(cfn_types) & set(pulumi_types)
@@ -192,6 +199,21 @@ def test_the_reference_platforms_mean_the_same_in_both_backends(
     assert (
         compare(builds.template(spec, environment), builds.plan(spec, environment), expected) == []
     )
+
+
+@pytest.mark.parametrize("platform", PLATFORMS, ids=_ids)
+def test_the_reference_platforms_mean_the_same_after_a_cutover(
+    platform: tuple[Path, str | None],
+) -> None:
+    """The template with every live-colour parameter flipped, and the plan of a program run with
+    the other colours (what `paycompile up` does once the listener says they are live)."""
+    spec, environment = platform
+    expected = builds.expectation(spec, environment).flipped()
+    template = builds.template(spec, environment)
+    other = {"blue": "green", "green": "blue"}
+    flipped = {name: other[value] for name, value in live_parameters(template).items()}
+    plan = builds.plan(spec, environment, after_cutover=True)
+    assert flipped and compare(template, plan, expected, flipped) == []
 
 
 def test_the_comparison_is_per_service() -> None:
