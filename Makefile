@@ -108,7 +108,7 @@ thorough: $(STAMP) $(CHECKOV)
 
 # Source mutation, outside CI (docs/testing.md): mutmut mutates paycompile/compiler/rules/ and
 # runs the rules' own tests against each mutant ([tool.mutmut] in pyproject.toml). A venv of its
-# own with a pinned mutmut; a run from scratch takes some ten minutes on 2 shared cores. The
+# own with a pinned mutmut; a run from scratch took 13 minutes on 2 cores shared with other jobs. The
 # property test runs 10 examples from a fixed seed, so a mutant's verdict does not hang on luck.
 MUTMUT_VERSION := 3.8.1
 MUTATE_VENV := .venv-mutate

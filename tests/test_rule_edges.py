@@ -16,7 +16,7 @@ import pytest
 
 import paycompile
 from paycompile.compiler.compile import build_graph
-from paycompile.compiler.graph import Choose, Concat, Graph, Json
+from paycompile.compiler.graph import Choose, Concat, Graph, Json, Ref
 from paycompile.compiler.rules import run_rules
 from paycompile.compiler.rules.helpers import leaves
 from paycompile.spec.model import PlatformSpec
@@ -54,7 +54,7 @@ def test_leaves_pair_a_name_with_its_value_in_every_spelling() -> None:
             {"parameter_name": "SIGNING_KEY", "Value": "c"},
             {"Name": "PLAIN", "Other": "d"},
         ],
-        "command": Concat(["x", Json({"inner": "y"})]),
+        "command": Concat(["x", Json({"inner": "y"}), Json(["z"])]),
     }
     assert list(leaves(value)) == [
         ("Name", "DB_PASSWORD"),
@@ -67,7 +67,9 @@ def test_leaves_pair_a_name_with_its_value_in_every_spelling() -> None:
         ("Other", "d"),
         ("command", "x"),
         ("inner", "y"),
+        ("command", "z"),
     ]
+    assert list(leaves("alone")) == [("", "alone")]
 
 
 @pytest.mark.parametrize(
@@ -139,7 +141,16 @@ def test_weights_that_ignore_the_live_colour_are_named() -> None:
     blue, green = listener.props["default_action"]["forward"]
     blue["weight"], green["weight"] = 100, 0  # fixed: a cutover could never move them
     found = said(graph, "PAY-DEP-001")
-    assert any("weights do not follow a live-colour input" in line for line in found), found
+    assert "service api: weights do not follow a live-colour input" in found, found
+
+
+def test_weights_wrong_for_one_live_colour_are_named() -> None:
+    graph = fresh()
+    blue, _ = graph["HttpsListener"].props["default_action"]["forward"]
+    blue["weight"] = Choose(blue["weight"].input, (("blue", 100), ("green", 100)))
+    found = said(graph, "PAY-DEP-001")
+    assert len(found) == 1 and "with green live the weights are" in found[0], found
+    assert "want {'blue': 0, 'green': 100}" in found[0], found
 
 
 def test_task_counts_that_do_not_follow_the_live_colour_are_named() -> None:
@@ -149,6 +160,20 @@ def test_task_counts_that_do_not_follow_the_live_colour_are_named() -> None:
     found = said(graph, "PAY-DEP-001")
     assert any("with green live the task counts are" in line for line in found), found
     assert not any("with blue live" in line for line in found), found
+
+
+def test_a_task_count_that_is_not_a_number_is_no_count() -> None:
+    graph = fresh()
+    for color in ("Blue", "Green"):
+        graph[f"Api{color}Service"].props["desired_count"] = "2"
+    found = said(graph, "PAY-DEP-001")
+    assert any("with blue live the task counts are" in line for line in found), found
+
+
+def test_a_reference_to_the_wrong_kind_of_node_is_no_reference() -> None:
+    graph = fresh()
+    graph["ApiCutover"].props["role"] = Ref("ApiBlueTg", "arn")
+    assert said(graph, "PAY-OPS-004") == ["ApiCutover has no execution role in the graph"]
 
 
 def test_a_service_whose_live_colour_runs_nothing_is_named() -> None:
@@ -177,6 +202,8 @@ def test_a_plain_listener_on_443_is_not_https() -> None:
         ("ApiCutover", "definition", {"States": {}}),  # a dict, not Json
         ("Dashboard", "body", "widgets"),
         ("HttpListener", "default_action", "redirect"),
+        ("HttpListener", "default_action", {"redirect": "https"}),
+        ("ApiBlueService", "security_groups", None),
         ("HttpsListener", "default_action", {"forward": "ApiBlueTg"}),
         ("ApiBlueService", "target_group", "ApiBlueTg"),  # a name, not a Ref
         ("ApiBlueService", "desired_count", "two"),
