@@ -543,7 +543,8 @@ def _nothing(r: Reader, name: str, p: Props, raw: Props) -> None:
 
 
 def _tags(raw: Props) -> dict[str, str]:
-    tags = raw.get("Tags")
+    # AWS Backup names its tag properties after the resource (a map, not a list).
+    tags = raw.get("Tags", raw.get("BackupVaultTags", raw.get("BackupPlanTags")))
     if isinstance(tags, dict):
         return {str(k): str(v) for k, v in tags.items()}
     return {str(t.get("Key")): str(t.get("Value")) for t in as_list(tags) if isinstance(t, dict)}
