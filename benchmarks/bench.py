@@ -196,12 +196,17 @@ def _ratio(value: float | None, base: float | None) -> float | None:
 
 def spec_with(services: int) -> dict[str, Any]:
     """The reference spec with `services` copies of its service, each on a path of its own."""
+    from paycompile.spec import policy
+
     spec: dict[str, Any] = yaml.safe_load(REFERENCE.read_text())
     template = spec["services"][0]
     copies = []
     for index in range(services):
         name = template["name"] if index == 0 else f"svc{index:03d}"
-        copies.append({**template, "name": name, "route": {"path": f"/{name}/*"}})
+        copy = {**template, "name": name, "route": {"path": f"/{name}/*"}}
+        # Past one load balancer's share the spec asks for an explicit one (docs/design.md).
+        copy["load_balancer"] = 1 + index // policy.SERVICES_PER_LOAD_BALANCER
+        copies.append(copy)
     spec["services"] = copies
     return spec
 

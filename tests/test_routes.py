@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REFERENCE_SPEC as REFERENCE
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import GeneratedSpec, valid_specs
@@ -19,6 +18,7 @@ from paycompile.compiler.graph import Kind
 from paycompile.errors import SpecError
 from paycompile.spec import policy
 from paycompile.spec.routes import patterns_overlap
+from tests.conftest import REFERENCE_SPEC as REFERENCE
 
 # --- pattern overlap, decided by automata, against brute force -------------------------------
 

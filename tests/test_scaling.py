@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REFERENCE_SPEC
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from paycompile.compiler.rules import violations
 from paycompile.spec import policy, routes
 from paycompile.spec.base import Problem
 from paycompile.spec.service import Service
+from tests.conftest import REFERENCE_SPEC
 
 
 def _spec_with(count: int) -> paycompile.PlatformSpec:
@@ -36,7 +36,12 @@ def _spec_with(count: int) -> paycompile.PlatformSpec:
     document: dict[str, Any] = yaml.safe_load(REFERENCE_SPEC.read_text())
     template = document["services"][0]
     document["services"] = [
-        {**template, "name": "api" if i == 0 else f"svc{i:03d}", "route": {"path": f"/s{i}/*"}}
+        {
+            **template,
+            "name": "api" if i == 0 else f"svc{i:03d}",
+            "route": {"path": f"/s{i}/*"},
+            "load_balancer": 1 + i // policy.SERVICES_PER_LOAD_BALANCER,
+        }
         for i in range(count)
     ]
     return paycompile.load_spec_text(yaml.safe_dump(document), "platform.yaml")
