@@ -629,6 +629,17 @@ class PlatformSpec(StrictModel):
                 "service names must be unique; repeated: {d}",
                 {"d": ", ".join(duplicates)},
             )
+        # Names become logical ids without their hyphens (`a-0` and `a0` are both `A0...`).
+        spelled: dict[str, str] = {}
+        for name in names:
+            other = spelled.setdefault(name.replace("-", ""), name)
+            if other != name:
+                raise PydanticCustomError(
+                    "services",
+                    "service names {a} and {b} differ only in hyphens, so their resources "
+                    "would have the same ids; rename one",
+                    {"a": repr(other), "b": repr(name)},
+                )
         unrouted = [service.name for service in services if service.route is None]
         if len(unrouted) > 1:
             raise PydanticCustomError(

@@ -359,11 +359,19 @@ def check_services(template: Template, expected: Expectation) -> list[str]:
 # ---------------------------------------------------------------- secrets and database
 
 
+def _in_tag_map(path: str) -> bool:
+    """Whether `path` names an entry of a map of tags (`BackupPlanTags.<key>`, SSM's `Tags`)."""
+    parent = path.rsplit(".", 1)[0] if "." in path else ""
+    return parent.rsplit(".", 1)[-1].endswith("Tags")
+
+
 def _literal_secrets(template: Template) -> list[str]:
     problems = []
     for logical, resource in template.get("Resources", {}).items():
         for path, value in walk(props(resource)):
             key = path.rsplit(".", 1)[-1].split("[", 1)[0]
+            if _in_tag_map(path):
+                continue  # a tag's key is the user's word, not a property name
             literal = isinstance(value, str | int | float) and not isinstance(value, bool)
             secret_named = SECRETISH_KEY.search(key) and key not in NOT_SECRET_KEYS
             if literal and secret_named and not str(value).startswith("{{resolve:"):
