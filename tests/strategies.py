@@ -149,7 +149,9 @@ def routes(draw: st.DrawFn, names: list[str]) -> dict[str, dict[str, Any]]:
 def services(draw: st.DrawFn) -> list[dict[str, Any]]:
     names = draw(
         service_counts().flatmap(
-            lambda n: st.lists(SERVICE_NAME, min_size=n, max_size=n, unique=True)
+            lambda n: st.lists(
+                SERVICE_NAME, min_size=n, max_size=n, unique_by=lambda name: name.replace("-", "")
+            )
         )
     )
     chosen = draw(routes(names))

@@ -25,6 +25,7 @@ from hypothesis import given
 import paycompile
 from paycompile.cli import main
 from paycompile.errors import BackendError
+from tests.conftest import COSTLY
 from tests.strategies import GeneratedSpec, valid_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,6 +191,7 @@ def test_the_task_set_check_sees_a_group_without_one() -> None:
     ]
 
 
+@COSTLY
 @given(valid_specs())
 def test_every_platform_orders_creation_registers_each_group_and_names_no_partition(
     generated: GeneratedSpec,

@@ -122,7 +122,7 @@ def _rule_priorities(spec: paycompile.PlatformSpec) -> dict[str, int]:
 @st.composite
 def specs_and_a_new_service(draw: st.DrawFn) -> tuple[GeneratedSpec, dict[str, Any], int]:
     generated = draw(valid_specs())
-    taken = {s["name"] for s in generated.document["services"]}
+    taken = {s["name"].replace("-", "") for s in generated.document["services"]}
     name = draw(
         st.from_regex(r"\A[a-z][a-z0-9]{0,6}\Z", fullmatch=True).filter(lambda n: n not in taken)
     )
