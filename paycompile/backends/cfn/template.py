@@ -146,7 +146,7 @@ def check_counts(**counts: int) -> None:
         raise BackendError(
             "the platform does not fit one CloudFormation stack: "
             + "; ".join(over)
-            + "; run fewer services per platform, or use the pulumi backend"
+            + "; build it as a nested set of stacks (`paycompile build -o DIR`)"
         )
 
 
