@@ -7,6 +7,7 @@ from typing import Any
 
 from paycompile.compiler import release
 from paycompile.compiler.builder import Builder, bucket_name_prefix, elb_name, ref
+from paycompile.compiler.endpoints import add_endpoints, egress_rule, task_egress
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
 from paycompile.compiler.network import Network
 from paycompile.compiler.release import COLORS
@@ -75,6 +76,8 @@ class Traffic:
     https_listener: Node
     database_security_group: Node
     rotation_security_group: Node
+    # The VPC endpoints the tasks reach AWS through: they must exist before a task starts.
+    endpoints: list[Node]
     services: dict[str, ServiceTraffic] = field(default_factory=dict)
 
 
@@ -84,29 +87,42 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
     database_sg = _security_group(
         builder, "db", vpc, "Aurora cluster: MySQL from the service tasks only", []
     )
+    # The VPC endpoints' group: HTTPS in from the tasks and the rotation function only.
+    endpoints_sg = _security_group(
+        builder, "endpoints", vpc, "VPC interface endpoints: HTTPS from the platform only", []
+    )
     rotation_sg = _security_group(
         builder,
         "rotation",
         vpc,
         "Secret rotation function: Secrets Manager API and the database",
         [
-            _egress(443, ANYWHERE, "HTTPS to the Secrets Manager API"),
+            _egress(443, ref(endpoints_sg), "HTTPS to the Secrets Manager endpoint"),
             _egress(DB_PORT, ref(database_sg), "MySQL"),
         ],
     )
     service_sgs = {
-        service.name: _security_group(
-            builder,
-            f"{service.name}-tasks",
-            vpc,
-            f"Tasks of service {service.name}: traffic from the load balancer only",
-            [
-                _egress(443, ANYWHERE, "HTTPS to AWS APIs and image registries"),
-                _egress(DB_PORT, ref(database_sg), "MySQL"),
-            ],
-        )
+        service.name: _tasks_security_group(builder, vpc, service, endpoints_sg, database_sg)
         for service in spec.services
     }
+    for service in spec.services:
+        _ingress(
+            builder,
+            endpoints_sg,
+            ("endpoints", "from", service.name),
+            443,
+            ref(service_sgs[service.name]),
+            f"HTTPS from {service.name}",
+        )
+    _ingress(
+        builder,
+        endpoints_sg,
+        ("endpoints", "from", "rotation"),
+        443,
+        ref(rotation_sg),
+        "HTTPS from the rotation function",
+    )
+    endpoints = add_endpoints(builder, network, endpoints_sg)
     alb_sg = _security_group(
         builder,
         "alb",
@@ -185,7 +201,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             ),
         },
     )
-    traffic = Traffic(load_balancer, https, database_sg, rotation_sg)
+    traffic = Traffic(load_balancer, https, database_sg, rotation_sg, endpoints)
     routed = [service for service in spec.services if service.route]
     for service in routed:
         rule = _listener_rule(
@@ -199,6 +215,23 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             service_sgs[default.name], target_groups[default.name], None, https
         )
     return traffic
+
+
+def _tasks_security_group(
+    builder: Builder, vpc: Ref, service: Service, endpoints_sg: Node, database_sg: Node
+) -> Node:
+    """The tasks' group: egress narrowed to the endpoints, S3, the database and the spec's
+    declared destinations (PAY-NET-004); HTTPS anywhere only with the reason it carries."""
+    egress, https_anywhere = task_egress(builder, service, endpoints_sg, database_sg, DB_PORT)
+    group = _security_group(
+        builder,
+        f"{service.name}-tasks",
+        vpc,
+        f"Tasks of service {service.name}: traffic from the load balancer only",
+        egress,
+    )
+    group.props["https_anywhere"] = https_anywhere
+    return group
 
 
 def _security_group(
@@ -215,7 +248,7 @@ def _security_group(
 
 
 def _egress(port: int, peer: str | Ref, description: str) -> dict[str, Any]:
-    return {"protocol": "tcp", "port": port, "peer": peer, "description": description}
+    return egress_rule(port, peer, description)
 
 
 def _ingress(

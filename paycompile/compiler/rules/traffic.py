@@ -17,6 +17,8 @@ from paycompile.compiler.rules.helpers import (
 from paycompile.compiler.rules.registry import rule
 from paycompile.spec import policy
 
+HTTPS_PORT = 443
+
 
 def _is_https(listener: Node) -> bool:
     return listener.props.get("port") == 443 and listener.props.get("protocol") == "HTTPS"
@@ -170,7 +172,7 @@ def blue_green(graph: Graph) -> list[str]:
 @rule(
     "PAY-SEC-001",
     "Security groups chain: internet to ALB on 80/443, ALB to tasks on their port, "
-    "tasks and rotation to DB on 3306; nothing else.",
+    "tasks and rotation to DB on 3306 and to the VPC endpoints on 443; nothing else.",
     (),
     ("1.3.1", "1.3.2", "1.4.1"),
 )
@@ -183,10 +185,11 @@ def security_group_chain(graph: Graph) -> list[str]:
             if group is not None
         }
 
-    alb, database, rotation = (
+    alb, database, rotation, endpoints = (
         groups(Kind.LOAD_BALANCER),
         groups(Kind.DB_CLUSTER),
         groups(Kind.SECRET_ROTATION),
+        groups(Kind.VPC_ENDPOINT),
     )
     task_ports = {
         group.logical_id: as_int(service.props.get("port"))
@@ -213,6 +216,8 @@ def security_group_chain(graph: Graph) -> list[str]:
             allowed = port == task_ports[group.logical_id] and peer_id in alb
         elif group.logical_id in database:
             allowed = port == DB_PORT and peer_id in set(task_ports) | rotation
+        elif group.logical_id in endpoints:
+            allowed = port == HTTPS_PORT and peer_id in set(task_ports) | rotation
         else:
             allowed = False
         if not allowed:
@@ -225,6 +230,9 @@ def security_group_chain(graph: Graph) -> list[str]:
     required: list[tuple[str, object, object]] = [(group, 443, ANYWHERE[0]) for group in alb]
     required += [(task, port, group) for task, port in task_ports.items() for group in alb]
     required += [(group, DB_PORT, peer) for group in database for peer in [*task_ports, *rotation]]
+    required += [
+        (group, HTTPS_PORT, peer) for group in endpoints for peer in [*task_ports, *rotation]
+    ]
     problems += [
         f"{g} lacks ingress on {p} from {s}" for g, p, s in required if (g, p, s) not in opened
     ]
