@@ -22,8 +22,6 @@ from paycompile.compiler.security import (
 from paycompile.compiler.traffic import Traffic
 from paycompile.spec.model import Service
 
-
-
 # Replace tasks one batch at a time without dropping below the desired count, and roll back a
 # deployment whose tasks never become healthy (the circuit breaker).
 ROLLING_DEPLOYMENT = {

@@ -9,7 +9,10 @@ from troposphere import AWSObject, wafv2
 from paycompile.backends.cfn.translate import Emit, Translator, tags
 from paycompile.compiler.graph import Kind, Node
 
-_DEFAULT_ACTIONS = {"allow": {"Allow": wafv2.AllowAction()}, "block": {"Block": wafv2.BlockAction()}}
+_DEFAULT_ACTIONS = {
+    "allow": {"Allow": wafv2.AllowAction()},
+    "block": {"Block": wafv2.BlockAction()},
+}
 
 
 def _visibility(config: dict[str, Any]) -> wafv2.VisibilityConfig:

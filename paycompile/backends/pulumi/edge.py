@@ -9,7 +9,7 @@ from paycompile.backends.pulumi.translate import Emit, Registered, Translator, o
 from paycompile.compiler.graph import Kind, Node
 
 
-def _visibility(config: dict[str, Any]) -> dict[str, Any]:
+def _visibility(config: dict[str, Any]) -> Any:
     return {
         "metric_name": config["metric"],
         "cloudwatch_metrics_enabled": config["cloudwatch_metrics"],
@@ -40,7 +40,10 @@ def _rate_rule(rate: dict[str, Any]) -> dict[str, Any]:
         "priority": rate["priority"],
         "action": {"block": {}},
         "statement": {
-            "rate_based_statement": {"limit": rate["limit"], "aggregate_key_type": rate["aggregate"]}
+            "rate_based_statement": {
+                "limit": rate["limit"],
+                "aggregate_key_type": rate["aggregate"],
+            }
         },
         "visibility_config": _visibility(rate["visibility"]),
     }
@@ -48,14 +51,15 @@ def _rate_rule(rate: dict[str, Any]) -> dict[str, Any]:
 
 def _web_acl(node: Node, t: Translator) -> Registered:
     props = node.props
-    rules = [_managed_rule(group) for group in props["managed_rule_groups"]]
+    rules: list[Any] = [_managed_rule(group) for group in props["managed_rule_groups"]]
     rules.append(_rate_rule(props["rate_rule"]))
+    default_action: Any = {props["default_action"]: {}}
     acl = aws.wafv2.WebAcl(
         node.logical_id,
         name=props["physical_name"],
         description=props["description"],
         scope=props["scope"],
-        default_action={props["default_action"]: {}},
+        default_action=default_action,
         rules=sorted(rules, key=lambda rule: int(rule["priority"])),
         visibility_config=_visibility(props["visibility"]),
         tags=t.tags(node),

@@ -277,3 +277,90 @@ def hardened_containers(graph: Graph) -> list[str]:
         if limit is None or memory is None or limit > memory:
             problems.append(f"{task.logical_id} has no container memory limit within the task's")
     return problems
+
+
+# What the web ACL must run (PAY-WAF-001), stated here rather than read from the compiler so
+# that a group dropped there is caught.
+_WAF_MANAGED_GROUPS = {
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+}
+_WAF_REDACTED = {"authorization", "cookie"}
+
+
+@rule(
+    "PAY-WAF-001",
+    "The internet-facing load balancer sits behind a regional AWS WAF web ACL running AWS's "
+    "common, known-bad-inputs, SQL-injection and IP-reputation rule groups and a per-IP rate "
+    "limit, with metrics on, logged to an encrypted aws-waf-logs-* log group without the "
+    "Authorization and Cookie headers.",
+    (),
+    ("6.4.2", "6.4.1", "10.2.1"),
+)
+def web_application_firewall(graph: Graph) -> list[str]:
+    problems = []
+    guarded = {
+        str(getattr(association.props.get("resource"), "target", "")): association
+        for association in graph.of_kind(Kind.WEB_ACL_ASSOCIATION)
+    }
+    for balancer in graph.of_kind(Kind.LOAD_BALANCER):
+        association = guarded.get(balancer.logical_id)
+        acl = (
+            node_at(graph, association.props.get("web_acl"), Kind.WEB_ACL) if association else None
+        )
+        if acl is None:
+            problems.append(f"{balancer.logical_id} has no web ACL associated")
+            continue
+        problems += [f"{acl.logical_id}: {problem}" for problem in _acl_problems(acl)]
+        problems += _waf_logging_problems(graph, acl)
+    return problems
+
+
+def _acl_problems(acl: Node) -> list[str]:
+    props = acl.props
+    problems = []
+    if props.get("scope") != "REGIONAL":
+        problems.append(f"scope {props.get('scope')!r}, want REGIONAL")
+    groups = props.get("managed_rule_groups") or []
+    names = {group.get("name") for group in groups if group.get("vendor") == "AWS"}
+    missing = sorted(_WAF_MANAGED_GROUPS - names)
+    if missing:
+        problems.append(f"misses the managed rule groups {', '.join(missing)}")
+    rate = props.get("rate_rule") or {}
+    low, high = policy.WAF_RATE_LIMIT_RANGE
+    if not isinstance(rate.get("limit"), int) or not low <= rate["limit"] <= high:
+        problems.append(f"no rate limit between {low} and {high}")
+    visibility = [props.get("visibility"), rate.get("visibility")]
+    visibility += [group.get("visibility") for group in groups]
+    if not all(
+        isinstance(v, dict) and v.get("cloudwatch_metrics") and v.get("sampled_requests")
+        for v in visibility
+    ):
+        problems.append("metrics or sampled requests are off")
+    priorities = [rate.get("priority")] + [group.get("priority") for group in groups]
+    if len(set(priorities)) != len(priorities):
+        problems.append("two rules share a priority")
+    return problems
+
+
+def _waf_logging_problems(graph: Graph, acl: Node) -> list[str]:
+    configs = [
+        node
+        for node in graph.of_kind(Kind.WAF_LOGGING)
+        if node_at(graph, node.props.get("web_acl"), Kind.WEB_ACL) is acl
+    ]
+    if not configs:
+        return [f"{acl.logical_id} is not logged"]
+    problems = []
+    for config in configs:
+        group = node_at(graph, config.props.get("log_group"), Kind.LOG_GROUP)
+        if group is None or not group.name.startswith("aws-waf-logs-"):
+            problems.append(f"{config.logical_id} must write to an aws-waf-logs-* log group")
+        elif node_at(graph, group.props.get("kms_key"), Kind.KMS_KEY) is None:
+            problems.append(f"{config.logical_id} writes to an unencrypted log group")
+        redacted = set(config.props.get("redacted_headers") or [])
+        if not redacted >= _WAF_REDACTED:
+            problems.append(f"{config.logical_id} logs {sorted(_WAF_REDACTED - redacted)}")
+    return problems
