@@ -51,8 +51,9 @@ def _rate_rule(rate: dict[str, Any]) -> dict[str, Any]:
 
 def _web_acl(node: Node, t: Translator) -> Registered:
     props = node.props
-    rules: list[Any] = [_managed_rule(group) for group in props["managed_rule_groups"]]
+    rules = [_managed_rule(group) for group in props["managed_rule_groups"]]
     rules.append(_rate_rule(props["rate_rule"]))
+    by_priority: list[Any] = sorted(rules, key=lambda rule: int(rule["priority"]))
     default_action: Any = {props["default_action"]: {}}
     acl = aws.wafv2.WebAcl(
         node.logical_id,
@@ -60,7 +61,7 @@ def _web_acl(node: Node, t: Translator) -> Registered:
         description=props["description"],
         scope=props["scope"],
         default_action=default_action,
-        rules=sorted(rules, key=lambda rule: int(rule["priority"])),
+        rules=by_priority,
         visibility_config=_visibility(props["visibility"]),
         tags=t.tags(node),
         opts=options(node, t),
