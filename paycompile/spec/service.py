@@ -197,7 +197,7 @@ class Egress(StrictModel):
         description="The destination's public IPv4 range, in CIDR form, "
         f"/{policy.EGRESS_MIN_PREFIX} or narrower. Security groups filter addresses, not "
         "names: use the ranges the provider publishes.",
-        examples=["203.0.113.0/24"],
+        examples=["185.60.216.0/24"],
     )
     port: int = Field(ge=1, le=65535, description="The TCP port.", examples=[443])
 
@@ -224,7 +224,7 @@ class Egress(StrictModel):
         if not network.is_global:
             raise policy_error(
                 "PAY-NET-004",
-                f"{value} is not a public range: the VPC's own addresses need no declaration",
+                f"{value} is not a public (globally routed) range",
             )
         return value
 
@@ -309,7 +309,7 @@ class Service(StrictModel):
         max_length=20,
         description="Destinations outside AWS the tasks call (a PSP's API): each a public CIDR "
         "and a TCP port. Nothing else outside the VPC is reachable (PAY-NET-004).",
-        examples=[[{"cidr": "203.0.113.0/24", "port": 443}]],
+        examples=[[{"cidr": "185.60.216.0/24", "port": 443}]],
     )
 
     @field_validator("image")

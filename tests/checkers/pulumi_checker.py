@@ -77,6 +77,8 @@ UNTAGGABLE = frozenset(
         "aws:backup/selection:Selection",
         RANDOM_PASSWORD,
         "random:index/randomId:RandomId",
+        "aws:wafv2/webAclAssociation:WebAclAssociation",
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     }
 )
 # Inputs that carry a physical name, by resource type (the default is `name`).
