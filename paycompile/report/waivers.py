@@ -139,13 +139,6 @@ CDK_NAG: tuple[KnownFailure, ...] = (
         "never SSE-KMS.",
     ),
     KnownFailure(
-        "PCI.DSS.321-ALBWAFEnabled",
-        ("Alb",),
-        BOTH,
-        "being fixed",
-        "no AWS WAF web ACL is associated with the ALB yet (PCI DSS v4.0 6.4.2).",
-    ),
-    KnownFailure(
         "PCI.DSS.321-IAMNoInlinePolicy",
         ("*Role",),
         BOTH,

@@ -85,7 +85,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     row(
         "tasks-https-anywhere",
-        "tasks whose image is in the region's ECR reach AWS through the endpoints, not the internet",
+        "tasks with an image in the region's ECR reach AWS through endpoints, not the internet",
         both("web_https_anywhere"),
         "tasks:web -> internet on tcp 443",
         spec=ROUTED,
