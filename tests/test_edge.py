@@ -146,7 +146,9 @@ def test_tasks_with_a_regional_ecr_image_reach_only_aws_the_db_and_their_psp() -
 def test_tasks_with_an_image_on_the_internet_also_reach_https_anywhere() -> None:
     reach = _reach(builds.ROUTED, "api")
     assert reach["internet"] == [HTTPS]
-    assert set(reach) == {"db", "endpoint", "prefix-list", "internet", f"destination:{PSP}"}
+    # 443 anywhere also reaches the load balancer, which admits anyone on 443.
+    assert set(reach) == {"alb", "db", "endpoint", "prefix-list", "internet", f"destination:{PSP}"}
+    assert reach["alb"] == [HTTPS]
 
 
 def test_the_endpoints_admit_https_from_the_tasks_and_the_rotation_function_only() -> None:

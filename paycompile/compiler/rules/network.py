@@ -9,6 +9,7 @@ from paycompile.compiler.graph import Graph, Kind, Node, Ref
 from paycompile.compiler.rules.helpers import (
     DB_PORT,
     as_dict,
+    as_list,
     ipv4_network,
     kms_encrypted,
     node_at,
@@ -169,8 +170,10 @@ def narrow_task_egress(graph: Graph) -> list[str]:
         if group is not None
     }
     for group in task_groups.values():
-        for egress in group.props.get("egress") or []:
-            problem = _egress_problem(graph, group, egress, endpoint_groups, database_groups)
+        for egress in as_list(group.props.get("egress")):
+            problem = _egress_problem(
+                graph, group, as_dict(egress), endpoint_groups, database_groups
+            )
             if problem:
                 problems.append(f"{group.logical_id}: {problem}")
     return problems
@@ -232,10 +235,12 @@ def _endpoint_problems(graph: Graph, endpoints: list[Node]) -> list[str]:
         if subnets != private:
             problems.append(f"{endpoint.logical_id} must sit in the private subnets")
     gateway = named.get("s3")
+    # The route tables of the private subnets, whatever their default route says.
     private_tables = {
         table.logical_id
         for table in graph.of_kind(Kind.ROUTE_TABLE)
-        if "nat_gateway" in as_dict(table.props.get("default_route"))
+        if {s.logical_id for s in nodes_at(graph, table.props.get("subnets"), Kind.SUBNET) if s}
+        & private
     }
     if gateway is None or gateway.props.get("type") != "Gateway":
         problems.append("no S3 gateway endpoint")

@@ -7,7 +7,9 @@ from paycompile.compiler.rules.helpers import (
     ANYWHERE,
     COLORS,
     DB_PORT,
+    as_dict,
     as_int,
+    as_list,
     case_of,
     chooser,
     node_at,
@@ -323,12 +325,12 @@ def _acl_problems(acl: Node) -> list[str]:
     problems = []
     if props.get("scope") != "REGIONAL":
         problems.append(f"scope {props.get('scope')!r}, want REGIONAL")
-    groups = props.get("managed_rule_groups") or []
+    groups = [as_dict(group) for group in as_list(props.get("managed_rule_groups"))]
     names = {group.get("name") for group in groups if group.get("vendor") == "AWS"}
     missing = sorted(_WAF_MANAGED_GROUPS - names)
     if missing:
         problems.append(f"misses the managed rule groups {', '.join(missing)}")
-    rate = props.get("rate_rule") or {}
+    rate = as_dict(props.get("rate_rule"))
     low, high = policy.WAF_RATE_LIMIT_RANGE
     if not isinstance(rate.get("limit"), int) or not low <= rate["limit"] <= high:
         problems.append(f"no rate limit between {low} and {high}")
@@ -339,7 +341,7 @@ def _acl_problems(acl: Node) -> list[str]:
         for v in visibility
     ):
         problems.append("metrics or sampled requests are off")
-    priorities = [rate.get("priority")] + [group.get("priority") for group in groups]
+    priorities = [str(rate.get("priority"))] + [str(group.get("priority")) for group in groups]
     if len(set(priorities)) != len(priorities):
         problems.append("two rules share a priority")
     return problems
@@ -360,7 +362,7 @@ def _waf_logging_problems(graph: Graph, acl: Node) -> list[str]:
             problems.append(f"{config.logical_id} must write to an aws-waf-logs-* log group")
         elif node_at(graph, group.props.get("kms_key"), Kind.KMS_KEY) is None:
             problems.append(f"{config.logical_id} writes to an unencrypted log group")
-        redacted = set(config.props.get("redacted_headers") or [])
+        redacted = {str(header) for header in as_list(config.props.get("redacted_headers"))}
         if not redacted >= _WAF_REDACTED:
             problems.append(f"{config.logical_id} logs {sorted(_WAF_REDACTED - redacted)}")
     return problems
