@@ -17,7 +17,8 @@ def _vpc_endpoint(node: Node, t: Translator) -> list[AWSObject]:
         VpcEndpointType=props["type"],
         Tags=tags(node),
     )
-    if props["type"] == "Interface":
+    # An interface endpoint sits behind security groups; a gateway endpoint is a route.
+    if props["security_groups"]:
         endpoint.PrivateDnsEnabled = props["private_dns"]
         endpoint.SubnetIds = t(props["subnets"])
         endpoint.SecurityGroupIds = t(props["security_groups"])

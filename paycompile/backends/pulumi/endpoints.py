@@ -17,7 +17,8 @@ def _vpc_endpoint(node: Node, t: Translator) -> Registered:
             "subnet_ids": t(props["subnets"]),
             "security_group_ids": t(props["security_groups"]),
         }
-        if props["type"] == "Interface"
+        # An interface endpoint sits behind security groups; a gateway endpoint is a route.
+        if props["security_groups"]
         else {"route_table_ids": t(props["route_tables"])}
     )
     if props["policy"]:
