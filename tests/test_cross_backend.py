@@ -64,6 +64,10 @@ CFN_TYPES: dict[str, str | None] = {
     "AWS::Backup::BackupSelection": "BackupSelection",
     "AWS::StepFunctions::StateMachine": "StateMachine",
     "AWS::SSM::Parameter": "SsmParameter",
+    "AWS::EC2::VPCEndpoint": "VpcEndpoint",
+    "AWS::WAFv2::WebACL": "WebAcl",
+    "AWS::WAFv2::WebACLAssociation": "WebAclAssociation",
+    "AWS::WAFv2::LoggingConfiguration": "WafLogging",
 }
 PULUMI_TYPES: dict[str, str | None] = {
     "aws:ec2/vpc:Vpc": "Vpc",
@@ -114,6 +118,10 @@ PULUMI_TYPES: dict[str, str | None] = {
     "aws:backup/selection:Selection": "BackupSelection",
     "aws:sfn/stateMachine:StateMachine": "StateMachine",
     "aws:ssm/parameter:Parameter": "SsmParameter",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "VpcEndpoint",
+    "aws:wafv2/webAcl:WebAcl": "WebAcl",
+    "aws:wafv2/webAclAssociation:WebAclAssociation": "WebAclAssociation",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "WafLogging",
 }
 # pulumi-aws cannot tag a CloudWatch dashboard (the Terraform resource has no tags).
 PULUMI_UNTAGGABLE = {"aws:cloudwatch/dashboard:Dashboard"}
