@@ -26,7 +26,7 @@ CFN_GUARD_ARCH := $(if $(filter arm64 aarch64,$(shell uname -m)),aarch64,x86_64)
 CDK_NAG_VERSION := 2.38.2
 CDK_NAG_STAMP = .tools/cdk-nag/.installed-$(CDK_NAG_VERSION)
 
-.PHONY: demo test thorough lint format bench clean judges nag report-browser
+.PHONY: demo test thorough lint format bench clean judges nag report-browser mutate
 
 # A first install takes a minute or two: say what is happening, and let pip show each package.
 $(STAMP): pyproject.toml constraints.txt
@@ -106,6 +106,26 @@ test: $(STAMP)
 thorough: $(STAMP) $(CHECKOV)
 	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -n 2 -q $$(grep -l '@given' tests/test_*.py)
 
+# Source mutation, outside CI (docs/testing.md): mutmut mutates paycompile/compiler/rules/ and
+# runs the rules' own tests against each mutant ([tool.mutmut] in pyproject.toml). A venv of its
+# own with a pinned mutmut; a run from scratch took 13 minutes on 2 cores shared with other jobs. The
+# property test runs 10 examples from a fixed seed, so a mutant's verdict does not hang on luck.
+MUTMUT_VERSION := 3.8.1
+MUTATE_VENV := .venv-mutate
+MUTATE_STAMP = $(MUTATE_VENV)/.installed-$(MUTMUT_VERSION)
+
+$(MUTATE_STAMP): pyproject.toml constraints.txt
+	rm -rf $(MUTATE_VENV)
+	$(PYTHON) -m venv $(MUTATE_VENV)
+	$(MUTATE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MUTATE_VENV)/bin/python -m pip install --quiet -e '.[dev]' 'mutmut==$(MUTMUT_VERSION)' -c constraints.txt
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=dev $(MUTATE_VENV)/bin/mutmut run --max-children 2
+	$(MUTATE_VENV)/bin/mutmut results
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check paycompile tests benchmarks
 	$(VENV)/bin/ruff format --check paycompile tests benchmarks
@@ -115,8 +135,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format paycompile tests benchmarks
 	$(VENV)/bin/ruff check --fix paycompile tests benchmarks
 
+# Whole processes at 1, 10, 50, 200 services and against the import floor: out/bench.md and
+# out/bench.json (docs/performance.md). BENCH_ARGS="--no-pulumi" skips the slow Pulumi plans.
 bench: $(STAMP)
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis .mypy_cache .ruff_cache $(MUTATE_VENV) mutants

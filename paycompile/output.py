@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from paycompile.errors import BackendError
@@ -55,3 +56,19 @@ def refuse_secrets(destination: str, text: str) -> None:
             f"refusing to write {where}: the artifact contains what looks like a secret: "
             f"{findings[0]}{more}; keep secrets in Secrets Manager"
         )
+
+
+def write_directory(directory: str, files: dict[str, str], stale: Callable[[str], bool]) -> None:
+    """Write a set of files into `directory` (created if need be): every file is checked for
+    secrets before any is written, each replaces its earlier version in one step, and files of
+    an earlier set that this one no longer has (`stale` names them) are removed."""
+    for name, text in files.items():
+        refuse_secrets(str(Path(directory) / name), text)
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise BackendError(f"cannot write {directory}: it is a file, not a directory")
+    for name, text in files.items():
+        write_output(str(path / name), text)
+    for earlier in sorted(path.iterdir()):
+        if earlier.name not in files and stale(earlier.name):
+            earlier.unlink(missing_ok=True)

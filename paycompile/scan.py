@@ -19,6 +19,7 @@ Findings describe where and what, never the secret itself, so they are safe to p
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -47,6 +48,22 @@ SECRET_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
 )
 
+# Literal text every match of a shape contains (one of them, case as written): a shape whose
+# anchors are all absent cannot match, so its regular expression is skipped. `str.__contains__`
+# finds a literal far faster than a pattern scan can rule one out, and a finished template
+# holds none of these, so the raw-text scan of an artifact costs next to nothing.
+# tests/test_scan.py proves every match generated from each pattern holds one of its anchors.
+SHAPE_ANCHORS: dict[str, tuple[str, ...]] = {
+    "AWS access key id": ("AKIA", "ASIA", "ABIA", "ACCA"),
+    "private key block": ("-----BEGIN ",),
+    "JSON web token": ("eyJ",),
+    "GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "Slack token": ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-"),
+    "Slack webhook": ("hooks.slack.com/services/T",),
+    "Stripe live key": ("sk_live_", "rk_live_"),
+    "Google API key": ("AIza",),
+}
+
 # An AWS secret access key is 40 base64 characters: too common a shape to flag on its own,
 # so only next to a secret-ish key name (this also covers text that does not parse).
 AWS_SECRET_NEAR_KEY = re.compile(
@@ -68,18 +85,38 @@ STR_TAG = "tag:yaml.org,2002:str"
 MASKED = {"[secret]", "[secret value]", "********"}
 
 
+# (anchor, kind, pattern), the shapes in the order of SECRET_SHAPES: one flat loop is what
+# keeps `secret_shape` cheap on the many short strings the rules and the spec model ask about.
+_ANCHORED = tuple(
+    (anchor, kind, pattern) for kind, pattern in SECRET_SHAPES for anchor in SHAPE_ANCHORS[kind]
+)
+
+
 def secret_shape(text: str) -> str | None:
     """What kind of secret `text` contains by its shape alone, or None."""
-    for kind, pattern in SECRET_SHAPES:
-        if pattern.search(text):
+    for anchor, kind, pattern in _ANCHORED:
+        if anchor in text and pattern.search(text):
             return kind
     return None
 
 
+def _possible_shapes(text: str) -> Iterator[tuple[str, re.Pattern[str]]]:
+    """The shapes whose anchors `text` holds: the only ones that can match it."""
+    possible = {kind for anchor, kind, _ in _ANCHORED if anchor in text}
+    return ((kind, pattern) for kind, pattern in SECRET_SHAPES if kind in possible)
+
+
+_PATH_SEPARATOR = re.compile(r"[/.]")
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Whether a key or variable name says its value is a secret (`DB_PASSWORD`, `apiToken`)."""
-    last = re.split(r"[/.]", name)[-1]
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", last).replace("-", "_").lower()
+    """Whether a key or variable name says its value is a secret (`DB_PASSWORD`, `apiToken`).
+
+    Cached: an artifact repeats the same few hundred names (`Key`, `Value`, `Name`...)."""
+    last = _PATH_SEPARATOR.split(name)[-1]
+    snake = _WORD_BOUNDARY.sub("_", last).replace("-", "_").lower()
     return bool(SECRET_NAME.search(snake))
 
 
@@ -93,7 +130,7 @@ def find_secrets(text: str) -> list[str]:
 
 
 def _shapes(text: str) -> Iterator[tuple[int, str]]:
-    for kind, pattern in (*SECRET_SHAPES, ("AWS secret access key", AWS_SECRET_NEAR_KEY)):
+    for kind, pattern in (*_possible_shapes(text), ("AWS secret access key", AWS_SECRET_NEAR_KEY)):
         for match in pattern.finditer(text):
             yield text.count("\n", 0, match.start()) + 1, kind
 

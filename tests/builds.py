@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "platform.yaml"
 # Three services: the listener's default, a path rule and a host rule (see the file's comment).
 ROUTED = Path(__file__).resolve().parent / "specs" / "routed.yaml"
+# The reference platform whose service reads two secrets of its own (services[].secrets).
+WITH_SECRETS = Path(__file__).resolve().parent / "specs" / "secrets.yaml"
 COLORS = ("blue", "green")
 
 

@@ -35,6 +35,12 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# For a property test whose every example renders a whole platform through a backend and then
+# an outside judge or the other backend (up to several seconds per example): a sixth of the
+# profile's examples (25 in CI), so that `make test` keeps its time budget. The strategies still
+# reach the spec's bounds; `make thorough` runs a sixth of its 500 (83), with random seeds.
+COSTLY = settings(max_examples=max(5, settings.default.max_examples // 6))
+
 
 @pytest.fixture(scope="session")
 def reference_spec_path() -> Path:

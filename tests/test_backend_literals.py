@@ -48,6 +48,7 @@ VOCABULARY: dict[Any, str] = {
     "-": "the separator of names and of the stack id's parts",
     "stack_instance": "the graph's name of a pseudo value (`Pseudo('stack_instance')`)",
     "; ": "message punctuation",
+    "stack ": "a word in messages (`stack <name> ...`)",
     "is": "a word in messages; CloudFormation's condition names (`<Input>Is<Value>`)",
 }
 

@@ -24,6 +24,7 @@ from hypothesis import example, given
 import paycompile
 from paycompile.cli import main
 from tests.checkers.cfn_checker import Expectation, check_template
+from tests.conftest import COSTLY
 from tests.strategies import GeneratedSpec, valid_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +129,7 @@ def _with_tag(key: str, value: str) -> GeneratedSpec:
 
 # Found by a random run: a tag in a script beyond the Basic Multilingual Plane, which cfn-lint
 # could not read while the JSON template escaped it.
+@COSTLY
 @example(_with_tag("\U00017a58", "0"))
 @given(valid_specs())
 def test_generated_templates_pass_checker_and_cfn_lint(generated: GeneratedSpec) -> None:
@@ -197,3 +199,17 @@ def test_every_emitted_type_is_known_to_the_change_classifier(environment: str) 
             assert body["Type"] in HELPER_TYPES, f"{logical_id} {body['Type']}"
         else:
             assert KIND_OF_TYPE.get(body["Type"]) is node.kind, f"{logical_id} {body['Type']}"
+
+
+def test_a_user_tag_named_like_a_secret_is_not_a_secret_in_a_tag_map() -> None:
+    """Found by a property run: AWS Backup takes tags as a map, whose keys are the user's."""
+    document = yaml.safe_load(REFERENCE.read_text())
+    document["tags"]["SecretRotation"] = "monthly"
+    spec = paycompile.load_spec_text(yaml.safe_dump(document), "platform.yaml")
+    template = json.loads(paycompile.render(paycompile.compile_spec(spec), "cfn", "json"))
+    expected = Expectation.from_document(document, None)
+    plan = template["Resources"]["BackupPlan"]["Properties"]
+    assert plan["BackupPlanTags"]["SecretRotation"] == "monthly"
+    assert check_template(template, expected) == []
+    plan["MasterPassword"] = "hunter2"  # a secret-named property outside the tag map still counts
+    assert any("MasterPassword: literal value" in p for p in check_template(template, expected))

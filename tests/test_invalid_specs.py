@@ -263,3 +263,13 @@ def test_a_parameter_key_shaped_like_a_credential_is_refused() -> None:
     (issue,) = caught.value.issues
     assert str(issue).startswith("platform.yaml:65:3: parameters: ")
     assert "PAY-SEC-003" in str(issue) and "AKIAIOSFODNN7EXAMPLE" not in str(issue)
+
+
+def test_service_names_that_differ_only_in_hyphens_are_refused() -> None:
+    """Found by a property run: `a-0` and `a0` would both own `A0TasksSg`."""
+    extra = EXTRA_SERVICE.format(name="ap-i", route="    route:\n      path: /ap-i/*")
+    text = REFERENCE_TEXT.replace("database:\n", extra, 1)
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, "platform.yaml")
+    (issue,) = caught.value.issues
+    assert "services: service names 'api' and 'ap-i' differ only in hyphens" in str(issue)

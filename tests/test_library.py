@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 import paycompile
 from paycompile import SpecError
+from tests.conftest import ROOT
 
 LIBRARY_DOC = ROOT / "docs" / "library.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", LIBRARY_DOC.read_text(), re.DOTALL)

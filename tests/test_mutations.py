@@ -4,6 +4,9 @@ finding the row names (not just any finding), and the unbroken artifacts must pa
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.mutations.catalogue import MUTATIONS
@@ -40,3 +43,12 @@ def test_the_catalogue_holds_at_least_forty_mutations_per_backend() -> None:
     assert len(ids) == len(set(ids))
     for backend in BACKENDS:
         assert sum(getattr(m, backend) is not None for m in MUTATIONS) >= 40, backend
+
+
+def test_the_table_in_docs_lists_exactly_the_catalogue() -> None:
+    """docs/testing.md's mutation table (printed by `python -m tests.mutations.table`) has one
+    row per catalogue mutation, and none that the catalogue no longer holds."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "testing.md").read_text()
+    listed = re.findall(r"^\| `([a-z0-9-]+)` \|", text, re.M)
+    assert sorted(listed) == sorted(m.id for m in MUTATIONS)
+    assert "| MISSED |" not in text

@@ -53,7 +53,8 @@ def test_a_failing_backend_leaves_the_earlier_output_byte_identical(
     def broken(graph: paycompile.Graph, output_format: str) -> str:
         raise paycompile.BackendError("cfn: the backend broke")
 
-    monkeypatch.setattr(paycompile.get_backend("cfn"), "render", broken)
+    # `build` renders the cfn backend's file set (one template, or a nested set).
+    monkeypatch.setattr(paycompile.get_backend("cfn"), "render_set", broken)
     code, err = build(capsys, output)
     assert (code, err) == (3, "paycompile: error: cfn: the backend broke\n")
     assert output.read_bytes() == before

@@ -9,12 +9,12 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import REFERENCE_SPEC
 
 import paycompile
 from paycompile.compiler.compile import build_graph
 from paycompile.errors import SpecError
 from paycompile.spec import policy
+from tests.conftest import REFERENCE_SPEC
 
 REFERENCE_TEXT = REFERENCE_SPEC.read_text()
 REFERENCE_IMAGE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.2"

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REFERENCE_SPEC as REFERENCE
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import GeneratedSpec, valid_specs
@@ -19,6 +18,7 @@ from paycompile.compiler.graph import Kind
 from paycompile.errors import SpecError
 from paycompile.spec import policy
 from paycompile.spec.routes import patterns_overlap
+from tests.conftest import REFERENCE_SPEC as REFERENCE
 
 # --- pattern overlap, decided by automata, against brute force -------------------------------
 
@@ -122,7 +122,7 @@ def _rule_priorities(spec: paycompile.PlatformSpec) -> dict[str, int]:
 @st.composite
 def specs_and_a_new_service(draw: st.DrawFn) -> tuple[GeneratedSpec, dict[str, Any], int]:
     generated = draw(valid_specs())
-    taken = {s["name"] for s in generated.document["services"]}
+    taken = {s["name"].replace("-", "") for s in generated.document["services"]}
     name = draw(
         st.from_regex(r"\A[a-z][a-z0-9]{0,6}\Z", fullmatch=True).filter(lambda n: n not in taken)
     )

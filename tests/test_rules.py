@@ -34,13 +34,18 @@ UNSEEDED = {
     "PAY-SEC-001",
     "PAY-SEC-002",
     "PAY-SEC-005",
+    "PAY-SEC-006",
+    "PAY-SEC-007",
     "PAY-WAF-001",
     "PAY-DB-002",
+    "PAY-DB-004",
     "PAY-OPS-006",
+    "PAY-OPS-007",
 }
 # F7's rotation function: a name AWS never deployed in any account.
 MADE_UP_LAMBDA = "arn:aws:lambda:us-east-1:aws:function:SecretsManagerRDSMySQLRotationSingleUser"
-PCI_REQUIREMENT = re.compile(r"^\d{1,2}(\.\d{1,2}){1,2}$")
+# v4.0 numbers reach four levels (10.2.1.1: audit logs capture all access to cardholder data).
+PCI_REQUIREMENT = re.compile(r"^\d{1,2}(\.\d{1,2}){1,3}$")
 
 
 @cache
@@ -430,6 +435,97 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
         "PAY-GOV-002",
         "dev",
         lambda g: g["DataKey"].props["policy"]["Statement"][0].update(Action="kms:*"),
+    ),
+    # The Aurora logs: one not exported, one not switched on, reads not audited.
+    "general log not exported": (
+        "PAY-DB-004",
+        "dev",
+        lambda g: props(g, "DbCluster", log_exports=["audit", "error", "slowquery"]),
+    ),
+    "slow query log off": (
+        "PAY-DB-004",
+        "dev",
+        lambda g: g["DbParams"].props["parameters"].update(slow_query_log="0"),
+    ),
+    "reads not audited": (
+        "PAY-DB-004",
+        "dev",
+        lambda g: (
+            g["DbParams"]
+            .props["parameters"]
+            .update(server_audit_events="CONNECT,QUERY_DCL,QUERY_DDL")
+        ),
+    ),
+    # Grants: a key whose policy no longer limits them.
+    "key grants unlimited": (
+        "PAY-SEC-006",
+        "dev",
+        lambda g: g["LogsKey"].props["policy"]["Statement"].pop(),
+    ),
+    "grant limit on one condition only": (
+        "PAY-SEC-006",
+        "dev",
+        lambda g: (
+            g["DataKey"]
+            .props["policy"]["Statement"][-1]["Condition"]["BoolIfExists"]
+            .pop("aws:PrincipalIsAWSService")
+        ),
+    ),
+    # A service's secrets: its execution role reads one the container is not given.
+    "execution role reads an undeclared secret": (
+        "PAY-SEC-007",
+        "dev",
+        lambda g: (
+            g["ApiExecutionRole"]
+            .props["statements"]
+            .append(
+                {
+                    "Sid": "ReadOther",
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": [
+                        "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf"
+                    ],
+                }
+            )
+        ),
+    ),
+    # A log AWS would create by itself, outside the graph.
+    "rotation function log group elsewhere": (
+        "PAY-OPS-006",
+        "dev",
+        lambda g: rename(g, "DbRotationLogGroup", "/aws/lambda/other-dev"),
+    ),
+    "container insights log group elsewhere": (
+        "PAY-OPS-006",
+        "dev",
+        lambda g: rename(g, "ClusterInsightsLogGroup", "/aws/ecs/other-dev"),
+    ),
+    # The ALB log bucket: versions, events, its own access logs, Object Lock by lifecycle.
+    "log bucket unversioned": (
+        "PAY-OPS-007",
+        "dev",
+        lambda g: props(g, "AlbLogsBucket", versioning="Suspended"),
+    ),
+    "log bucket without events": (
+        "PAY-OPS-007",
+        "prod",
+        lambda g: props(g, "AlbLogsBucket", eventbridge=False),
+    ),
+    "log bucket logs into itself": (
+        "PAY-OPS-007",
+        "dev",
+        lambda g: props(g, "AlbLogsBucket", logging={"bucket": Ref("AlbLogsBucket"), "prefix": ""}),
+    ),
+    "retained log bucket unlocked": (
+        "PAY-OPS-007",
+        "prod",
+        lambda g: props(g, "AlbLogsBucket", object_lock=None),
+    ),
+    "ephemeral log bucket locked": (
+        "PAY-OPS-007",
+        "dev",
+        lambda g: props(g, "AlbLogsBucket", object_lock={"mode": "GOVERNANCE", "days": 365}),
     ),
     # F17: a missing output, an export without the platform and environment.
     "no secret output": (

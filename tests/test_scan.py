@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import GeneratedSpec, valid_specs
 
 import paycompile
 from paycompile.cli import main
 from paycompile.output import write_output
-from paycompile.scan import find_secrets, is_secret_name, secret_shape
+from paycompile.scan import (
+    SECRET_SHAPES,
+    SHAPE_ANCHORS,
+    find_secrets,
+    is_secret_name,
+    secret_shape,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_PATH = ROOT / "examples" / "platform.yaml"
@@ -260,6 +268,17 @@ def leaky_render(backend_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
         return original(graph, output_format).replace("payments-oncall@example.com", AWS_KEY_ID)
 
     monkeypatch.setattr(backend, "render", render)
+    if hasattr(backend, "render_set"):  # what `build` calls on the cfn backend
+        original_set = backend.render_set
+
+        def render_set(graph: paycompile.Graph, output_format: str) -> dict[str, str]:
+            rendered: dict[str, str] = original_set(graph, output_format)
+            return {
+                name: text.replace("payments-oncall@example.com", AWS_KEY_ID)
+                for name, text in rendered.items()
+            }
+
+        monkeypatch.setattr(backend, "render_set", render_set)
 
 
 @pytest.mark.parametrize("destination", ["file", "-"])
@@ -289,3 +308,27 @@ def test_write_output_scans_before_writing(tmp_path: Path) -> None:
     ):
         write_output(str(tmp_path / "x.json"), f"{PRIVATE_KEY}\n")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "pattern"), SECRET_SHAPES, ids=[kind for kind, _ in SECRET_SHAPES]
+)
+@settings(max_examples=100)  # enough to reach every alternative of each pattern
+@given(data=st.data())
+def test_every_match_of_a_shape_holds_one_of_its_anchors(
+    kind: str, pattern: re.Pattern[str], data: st.DataObject
+) -> None:
+    """The scanner skips a shape whose anchors are absent, so an anchor missing from some
+    match would let that secret through: every text a shape matches must hold an anchor."""
+    text = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert pattern.search(text)
+    assert any(anchor in text for anchor in SHAPE_ANCHORS[kind]), text
+    assert secret_shape(text) is not None
+
+
+def test_the_anchors_skip_what_they_must_not_and_nothing_else() -> None:
+    """Each known secret is still found with its anchor (and only through it)."""
+    for secret in (AWS_KEY_ID, PRIVATE_KEY, JWT, GITHUB, SLACK, STRIPE):
+        assert secret_shape(f"prefix {secret} suffix")
+        assert find_secrets(json.dumps({"Description": secret}))
+    assert set(SHAPE_ANCHORS) == {kind for kind, _ in SECRET_SHAPES}

@@ -115,8 +115,9 @@ def edit_thresholds(document: Document, draw: st.DrawFn) -> None:
 def edit_add_service(document: Document, draw: st.DrawFn) -> None:
     """A routed service anywhere after the last routed one (before it: see the pinned case)."""
     services: list[Document] = document["services"]
-    names = {service["name"] for service in services}
-    name = draw(SERVICE_NAME.filter(lambda n: n not in names))
+    # Names are told apart without their hyphens (they become logical ids).
+    spelled = {service["name"].replace("-", "") for service in services}
+    name = draw(SERVICE_NAME.filter(lambda n: n.replace("-", "") not in spelled))
     routed = [index for index, service in enumerate(services) if "route" in service]
     position = draw(st.integers(max(routed, default=-1) + 1, len(services)))
     new = copy.deepcopy(services[0])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from paycompile import compile_spec, get_backend, list_rules
 from paycompile.backends import BACKENDS
-from paycompile.cli.common import Commands, UsageError, load, spec_arguments
-from paycompile.output import write_output
+from paycompile.cli.common import Commands, UsageError, load, paused_collection, spec_arguments
+from paycompile.compiler.graph import Graph
+from paycompile.output import write_directory, write_output
 from paycompile.reports import GRAPH_FORMATS, build_summary, graph_report
 
 
@@ -18,7 +20,13 @@ def register(commands: Commands) -> None:
     )
     spec_arguments(build)
     build.add_argument("--backend", choices=sorted(BACKENDS), default="cfn")
-    build.add_argument("-o", "--output", default="-", help="output file, or - for stdout (default)")
+    build.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="output file, or - for stdout (default); a directory when the platform needs several "
+        "CloudFormation stacks (root.json and one file per nested stack)",
+    )
     build.add_argument(
         "--format", choices=("json", "yaml"), default="json", help="template format (cfn only)"
     )
@@ -36,9 +44,12 @@ def _build(args: argparse.Namespace) -> int:
         raise UsageError(
             f"the {args.backend} backend writes {', '.join(backend.formats)}, not {args.format}"
         )
-    graph = compile_spec(load(args))
-    text = backend.render(graph, args.format)
-    write_output(args.output, text)
+    with paused_collection():
+        graph = compile_spec(load(args))
+        if args.backend == "cfn":
+            _write_templates(graph, args.format, args.output)
+        else:
+            write_output(args.output, backend.render(graph, args.format))
     if args.output != "-":
         print(
             build_summary(graph, list_rules(), args.backend, args.output), end="", file=sys.stderr
@@ -46,8 +57,26 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_templates(graph: Graph, output_format: str, destination: str) -> None:
+    """One template to a file or stdout; a nested set (root and children) to a directory."""
+    from paycompile.backends.cfn import stacks
+    from paycompile.backends.cfn.template import BACKEND
+
+    files = BACKEND.render_set(graph, output_format)
+    if len(files) == 1:
+        write_output(destination, next(iter(files.values())))
+        return
+    if destination == "-" or Path(destination).is_file() or Path(destination).suffix:
+        raise UsageError(
+            f"the platform needs {len(files)} CloudFormation stacks (a root and "
+            f"{len(files) - 1} nested), which do not fit one file: give -o a directory"
+        )
+    write_directory(destination, files, stacks.is_set_file)
+
+
 def _graph(args: argparse.Namespace) -> int:
     from paycompile.compiler.compile import build_graph
 
-    write_output("-", graph_report(build_graph(load(args)), args.format))
+    with paused_collection():
+        write_output("-", graph_report(build_graph(load(args)), args.format))
     return 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeAlias
 
@@ -144,3 +146,19 @@ def guard(args: argparse.Namespace) -> Guard:
         require_approval=RequireApproval(args.require_approval),
         ask=terminal_ask(),
     )
+
+
+@contextmanager
+def paused_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one bounded command (build, graph, validate).
+
+    Compiling makes few reference cycles (about 5,000 objects, 2 MB, at 200 services), while
+    each collector pass walks every live object: a tenth of a build's CPU. Commands that talk to
+    a cloud for minutes keep collecting (docs/performance.md)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()

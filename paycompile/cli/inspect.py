@@ -6,7 +6,14 @@ import argparse
 import sys
 
 from paycompile import list_rules
-from paycompile.cli.common import Commands, UsageError, env_arguments, load_path, spec_file_problem
+from paycompile.cli.common import (
+    Commands,
+    UsageError,
+    env_arguments,
+    load_path,
+    paused_collection,
+    spec_file_problem,
+)
 from paycompile.errors import SpecError, SpecIssue
 from paycompile.reports import ISSUE_FORMATS, FileReport, issues_report, rules_table
 
@@ -29,7 +36,8 @@ def register(commands: Commands) -> None:
 def _validate(args: argparse.Namespace) -> int:
     """Validate each spec; a missing file or a directory still gets a machine-readable report
     (a CI step that uploads SARIF needs a file to upload), then exits 2 as a usage error."""
-    reports = [_check(spec, args) for spec in args.spec]
+    with paused_collection():
+        reports = [_check(spec, args) for spec in args.spec]
     sys.stdout.write(issues_report(reports, args.format))
     problems = [report.problem for report in reports if report.problem]
     if problems:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from paycompile.compiler.graph import (
@@ -22,9 +24,12 @@ from paycompile.spec.model import PlatformSpec
 Part = str | int
 
 
+_WORD_BREAK = re.compile(r"[^A-Za-z0-9]+")
+
+
 def logical_id(parts: tuple[Part, ...]) -> str:
     """("public", "subnet", 1) -> "PublicSubnet1"; any non-alphanumeric character breaks words."""
-    words = re.split(r"[^A-Za-z0-9]+", "-".join(str(part) for part in parts))
+    words = _WORD_BREAK.split("-".join(str(part) for part in parts))
     return "".join(word[:1].upper() + word[1:] for word in words if word)
 
 
@@ -53,6 +58,17 @@ class Builder:
         self.retained = spec.lifecycle == "retained"
         self.base_tags = dict(sorted({**spec.tags, "Environment": spec.environment}.items()))
         self.graph = Graph(spec.name, spec.environment, spec.region, spec.lifecycle, self.base_tags)
+        # The service the nodes added now exist for (see `serving`); None: shared nodes.
+        self.owner: str | None = None
+
+    @contextmanager
+    def serving(self, service: str) -> Iterator[None]:
+        """Nodes added inside belong to `service`: a partition keeps them in its stack."""
+        previous, self.owner = self.owner, service
+        try:
+            yield
+        finally:
+            self.owner = previous
 
     def name(self, *parts: Part) -> str:
         return "-".join([self.spec.name, *(str(part) for part in parts), self.env])
@@ -74,7 +90,15 @@ class Builder:
         if kind in TAGGABLE:
             node_tags = dict(sorted({**self.base_tags, "Name": physical, **(tags or {})}.items()))
         node = Node(
-            kind, logical_id(parts), physical, props, node_tags, deletion, waivers or {}, depends_on
+            kind,
+            logical_id(parts),
+            physical,
+            props,
+            node_tags,
+            deletion,
+            waivers or {},
+            depends_on,
+            self.owner,
         )
         return self.graph.add(node)
 

@@ -9,6 +9,7 @@ from paycompile.compiler.edge import add_edge
 from paycompile.compiler.graph import Concat, Graph, Kind, Pseudo
 from paycompile.compiler.network import add_network
 from paycompile.compiler.operations import add_operations
+from paycompile.compiler.partition import partition
 from paycompile.compiler.release import add_release_inputs
 from paycompile.compiler.security import kms_key, logs_principal, service_may_use_key
 from paycompile.compiler.traffic import add_traffic
@@ -50,6 +51,8 @@ def build_graph(spec: PlatformSpec) -> Graph:
     data = add_data(builder, network, traffic, secret, data_key, logs_key)
     add_operations(builder, traffic, data, cluster, data_key, logs_key)
     _outputs(builder)
+    groups = {service.name: service.stack_group for service in spec.services}
+    builder.graph.partition = partition(builder.graph, groups)
     return builder.graph
 
 

@@ -19,6 +19,7 @@ from paycompile.compiler.security import (
     statement,
     unscoped,
 )
+from paycompile.compiler.service_secrets import container_secrets, secret_statements
 from paycompile.compiler.traffic import Traffic
 from paycompile.spec.model import Service
 
@@ -49,9 +50,25 @@ class Credentials:
 def add_compute(
     builder: Builder, network: Network, traffic: Traffic, logs_key: Node, credentials: Credentials
 ) -> Node:
-    cluster = builder.add(Kind.ECS_CLUSTER, ("cluster",), {"container_insights": True})
+    # Container Insights writes its performance events into this group, which ECS would
+    # otherwise create unencrypted and kept forever: it exists, with the logs key, first.
+    cluster_name = builder.name("cluster")
+    insights = log_group_node(
+        builder,
+        ("cluster", "insights"),
+        f"/aws/ecs/containerinsights/{cluster_name}/performance",
+        logs_key,
+    )
+    cluster = builder.add(
+        Kind.ECS_CLUSTER,
+        ("cluster",),
+        {"container_insights": True},
+        name=cluster_name,
+        depends_on=(insights.logical_id,),
+    )
     for service in builder.spec.services:
-        _service(builder, cluster, network, traffic, logs_key, credentials, service)
+        with builder.serving(service.name):
+            _service(builder, cluster, network, traffic, logs_key, credentials, service)
     return cluster
 
 
@@ -143,6 +160,8 @@ def _task_props(
         "log_driver": LOG_DRIVER,
         "user": service.user,
         "environment": dict(sorted(service.environment_variables.items())),
+        # Name -> valueFrom of the service's own secrets, injected by ECS at start.
+        "secrets": container_secrets(service),
         "log_group": ref(log_group),
         "log_stream_prefix": color,
         "region": builder.spec.region,
@@ -160,7 +179,8 @@ def _task_props(
 
 
 def _execution_statements(log_group: Node, service: Service) -> list[dict[str, Any]]:
-    """What ECS needs to start a task: write its logs and, from a private ECR, pull its image."""
+    """What ECS needs to start a task: write its logs, from a private ECR pull its image, and
+    read the service's own secrets."""
     statements = [
         statement(
             "WriteLogs",
@@ -182,7 +202,7 @@ def _execution_statements(log_group: Node, service: Service) -> list[dict[str, A
                 [_repository_arn(repository)],
             ),
         ]
-    return statements
+    return statements + secret_statements(service)
 
 
 def _task_statements(builder: Builder, credentials: Credentials) -> list[dict[str, Any]]:

@@ -181,6 +181,9 @@ class Node:
     # resource the other node stands for (an internet gateway's attachment, a route table's
     # routes), not only its main one.
     depends_on: tuple[str, ...] = ()
+    # The service this node exists for (its stack holds all of them); None: the platform's
+    # shared resources (network, data, edge, operations).
+    owner: str | None = None
 
     def references(self) -> list[Ref]:
         return list(_refs_in(self.props))
@@ -196,6 +199,34 @@ class Output:
     export: str
 
 
+@dataclass(frozen=True)
+class Stack:
+    """One stack of a partition: the nodes it holds and the services they exist for."""
+
+    name: str
+    nodes: tuple[str, ...]
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Which stack holds each node: the shared stack first, then the service groups in order.
+
+    A backend with per-stack limits (CloudFormation) renders it when one stack would not do; a
+    backend without them ignores it. `compiler/partition.py` decides it.
+    """
+
+    stacks: tuple[Stack, ...]
+
+    @property
+    def shared(self) -> Stack:
+        return self.stacks[0]
+
+    def stack_of(self) -> dict[str, str]:
+        """Logical id -> the name of the stack holding it."""
+        return {node: stack.name for stack in self.stacks for node in stack.nodes}
+
+
 @dataclass
 class Graph:
     platform: str
@@ -209,6 +240,8 @@ class Graph:
     inputs: dict[str, DeployInput] = field(default_factory=dict)
     # Service name -> its release inputs (a subset of `inputs`, by role).
     releases: dict[str, Release] = field(default_factory=dict)
+    # The stacks the nodes are split into (see `Partition`); one shared stack until decided.
+    partition: Partition | None = None
 
     def input_defaults(self) -> dict[str, str]:
         """The value of every deploy-time input for a platform that does not exist yet."""

@@ -11,7 +11,7 @@ from paycompile.compiler.data import Data
 from paycompile.compiler.graph import STACK_INSTANCE_LENGTH, Concat, Json, Kind, Node, Pseudo
 from paycompile.compiler.release import COLORS
 from paycompile.compiler.security import role
-from paycompile.compiler.traffic import Traffic
+from paycompile.compiler.traffic import Traffic, edge_word
 from paycompile.spec.model import Service
 
 # A backup that cannot start within an hour of its schedule is skipped (and alarmed by AWS
@@ -42,24 +42,25 @@ def add_operations(
     _dashboard(builder, traffic, data, cluster)
     _backup(builder, data, data_key)
     for service in builder.spec.services:
-        color_parameter = _parameter(
-            builder,
-            ("services", service.name, "active-color"),
-            release.live_color(service),
-            f"Live color of {service.name}; the cutover state machine updates it",
-        )
-        add_cutover(
-            builder,
-            CutoverTargets(
-                service,
-                traffic.services[service.name],
-                cluster,
-                {color: _ecs_service(builder, service, color) for color in COLORS},
-                {color: watched[(service.name, color)] for color in COLORS},
-                color_parameter,
-            ),
-            logs_key,
-        )
+        with builder.serving(service.name):
+            color_parameter = _parameter(
+                builder,
+                ("services", service.name, "active-color"),
+                release.live_color(service),
+                f"Live color of {service.name}; the cutover state machine updates it",
+            )
+            add_cutover(
+                builder,
+                CutoverTargets(
+                    service,
+                    traffic.services[service.name],
+                    cluster,
+                    {color: _ecs_service(builder, service, color) for color in COLORS},
+                    {color: watched[(service.name, color)] for color in COLORS},
+                    color_parameter,
+                ),
+                logs_key,
+            )
     _parameter(builder, ("db", "secret-arn"), ref(data.secret), "ARN of the database master secret")
     _parameter(
         builder,
@@ -81,7 +82,6 @@ Watched = dict[tuple[str, str], list[Node]]
 def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic: Node) -> Watched:
     """Every alarm, and per service colour the ones a cutover to that colour watches."""
     monitoring = builder.spec.monitoring
-    alb = ref(traffic.load_balancer, "full_name")
 
     def alarm(
         parts: tuple[str, ...],
@@ -113,62 +113,75 @@ def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic
 
     watched: Watched = {}
     for service in builder.spec.services:
-        groups = traffic.services[service.name].target_groups
-        for color in COLORS:
-            ecs_service = _ecs_service(builder, service, color)
-            dims = {"ClusterName": ref(cluster, "name"), "ServiceName": ref(ecs_service, "name")}
-            group = {"TargetGroup": ref(groups[color], "full_name"), "LoadBalancer": alb}
-            who = f"{service.name} ({color})"
-            watched[(service.name, color)] = [
-                alarm(
-                    (service.name, color, "cpu"),
-                    "AWS/ECS",
-                    "CPUUtilization",
-                    dims,
-                    monitoring.cpu_alarm_percent,
-                    f"{who} CPU above {monitoring.cpu_alarm_percent}%",
-                ),
-                alarm(
-                    (service.name, color, "memory"),
-                    "AWS/ECS",
-                    "MemoryUtilization",
-                    dims,
-                    monitoring.memory_alarm_percent,
-                    f"{who} memory above {monitoring.memory_alarm_percent}%",
-                ),
-                alarm(
-                    (service.name, color, "unhealthy"),
-                    "AWS/ApplicationELB",
-                    "UnHealthyHostCount",
-                    group,
-                    1,
-                    f"{who} has unhealthy targets",
-                ),
-                alarm(
-                    (service.name, color, "5xx"),
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    group,
-                    monitoring.http_5xx_alarm,
-                    f"{who} answers with 5xx",
-                ),
-            ]
-    alarm(
-        ("alb", "5xx"),
-        "AWS/ApplicationELB",
-        "HTTPCode_ELB_5XX_Count",
-        {"LoadBalancer": alb},
-        monitoring.http_5xx_alarm,
-        "ALB answers with 5xx",
-    )
-    alarm(
-        ("target", "5xx"),
-        "AWS/ApplicationELB",
-        "HTTPCode_Target_5XX_Count",
-        {"LoadBalancer": alb},
-        monitoring.http_5xx_alarm,
-        "Services answer with 5xx",
-    )
+        with builder.serving(service.name):
+            groups = traffic.services[service.name].target_groups
+            for color in COLORS:
+                ecs_service = _ecs_service(builder, service, color)
+                dims = {
+                    "ClusterName": ref(cluster, "name"),
+                    "ServiceName": ref(ecs_service, "name"),
+                }
+                group = {
+                    "TargetGroup": ref(groups[color], "full_name"),
+                    "LoadBalancer": ref(traffic.services[service.name].load_balancer, "full_name"),
+                }
+                who = f"{service.name} ({color})"
+                watched[(service.name, color)] = [
+                    alarm(
+                        (service.name, color, "cpu"),
+                        "AWS/ECS",
+                        "CPUUtilization",
+                        dims,
+                        monitoring.cpu_alarm_percent,
+                        f"{who} CPU above {monitoring.cpu_alarm_percent}%",
+                    ),
+                    alarm(
+                        (service.name, color, "memory"),
+                        "AWS/ECS",
+                        "MemoryUtilization",
+                        dims,
+                        monitoring.memory_alarm_percent,
+                        f"{who} memory above {monitoring.memory_alarm_percent}%",
+                    ),
+                    alarm(
+                        (service.name, color, "unhealthy"),
+                        "AWS/ApplicationELB",
+                        "UnHealthyHostCount",
+                        group,
+                        1,
+                        f"{who} has unhealthy targets",
+                    ),
+                    alarm(
+                        (service.name, color, "5xx"),
+                        "AWS/ApplicationELB",
+                        "HTTPCode_Target_5XX_Count",
+                        group,
+                        monitoring.http_5xx_alarm,
+                        f"{who} answers with 5xx",
+                    ),
+                ]
+    for number, edge in traffic.edges.items():
+        alb = ref(edge.load_balancer, "full_name")
+        word = edge_word(number)
+        which = "ALB" if number == 1 else f"ALB {number}"
+        alarm(
+            (word, "5xx"),
+            "AWS/ApplicationELB",
+            "HTTPCode_ELB_5XX_Count",
+            {"LoadBalancer": alb},
+            monitoring.http_5xx_alarm,
+            f"{which} answers with 5xx",
+        )
+        alarm(
+            ("target", "5xx") if number == 1 else (word, "target", "5xx"),
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            {"LoadBalancer": alb},
+            monitoring.http_5xx_alarm,
+            "Services answer with 5xx"
+            if number == 1
+            else f"Services behind {which} answer with 5xx",
+        )
     alarm(
         ("db", "connections"),
         "AWS/RDS",
@@ -182,7 +195,7 @@ def _alarms(builder: Builder, traffic: Traffic, data: Data, cluster: Node, topic
 
 def _dashboard(builder: Builder, traffic: Traffic, data: Data, cluster: Node) -> None:
     region = builder.spec.region
-    alb = ref(traffic.load_balancer, "full_name")
+    albs = [ref(edge.load_balancer, "full_name") for edge in traffic.edges.values()]
     ecs_metrics: list[list[Any]] = []
     for service in builder.spec.services:
         for color in COLORS:
@@ -217,6 +230,7 @@ def _dashboard(builder: Builder, traffic: Traffic, data: Data, cluster: Node) ->
             "Load balancer",
             [
                 ["AWS/ApplicationELB", m, "LoadBalancer", alb]
+                for alb in albs
                 for m in (
                     "RequestCount",
                     "TargetResponseTime",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from paycompile.compiler.builder import Builder, arn, ref
@@ -57,6 +58,24 @@ KEY_USE_ACTIONS = [
     "kms:ReEncryptTo",
 ]
 
+# A grant lets its grantee use the key outside the key policy, so only grants an integrated AWS
+# service creates for a resource of its own (RDS, Secrets Manager, ECS, Logs, Backup create their
+# grants that way) or a service principal itself may be created (AWS Control Tower CT.KMS.PR.3).
+# Two keys in one condition operator must both match: the deny applies when neither holds.
+GRANTS_ONLY_FOR_AWS_RESOURCES: dict[str, Any] = {
+    "Sid": "GrantsOnlyForAwsResources",
+    "Effect": "Deny",
+    "Principal": {"AWS": "*"},
+    "Action": "kms:CreateGrant",
+    "Resource": "*",
+    "Condition": {
+        "BoolIfExists": {
+            "kms:GrantIsForAWSResource": "false",
+            "aws:PrincipalIsAWSService": "false",
+        }
+    },
+}
+
 # Actions AWS cannot scope to a resource, and why each needs `Resource: "*"` (PAY-GOV-002).
 UNSCOPABLE_ACTIONS = {
     "ecr:GetAuthorizationToken": "ECR issues registry tokens per account, not per repository",
@@ -94,6 +113,7 @@ def kms_key(
                 "Resource": "*",
             },
             *service_statements,
+            copy.deepcopy(GRANTS_ONLY_FOR_AWS_RESOURCES),
         ],
     }
     return builder.add(

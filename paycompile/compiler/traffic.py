@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paycompile.compiler import release
-from paycompile.compiler.builder import Builder, bucket_name_prefix, elb_name, ref
+from paycompile.compiler.builder import Builder, elb_name, ref
 from paycompile.compiler.endpoints import add_endpoints, egress_rule, task_egress
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
+from paycompile.compiler.log_buckets import add_log_buckets, deny_insecure_transport
 from paycompile.compiler.network import Network
 from paycompile.compiler.release import COLORS
 from paycompile.compiler.security import IAM_POLICY_VERSION
@@ -68,6 +69,18 @@ class ServiceTraffic:
     target_groups: dict[str, Node]
     listener_rule: Node | None
     listener: Node
+    load_balancer: Node
+
+
+@dataclass
+class Edge:
+    """One load balancer and what is its alone: security group and HTTPS listener. Every load
+    balancer is built by the same function, so each has the same policy by construction."""
+
+    number: int
+    security_group: Node
+    load_balancer: Node
+    https_listener: Node
 
 
 @dataclass
@@ -79,6 +92,13 @@ class Traffic:
     # The VPC endpoints the tasks reach AWS through: they must exist before a task starts.
     endpoints: list[Node]
     services: dict[str, ServiceTraffic] = field(default_factory=dict)
+    # Load balancer number -> its edge: each number some service is pinned to (1 by default).
+    edges: dict[int, Edge] = field(default_factory=dict)
+
+
+def edge_word(number: int) -> str:
+    """`alb` for the first load balancer (its names and ids as they always were), `albN` after."""
+    return "alb" if number == 1 else f"alb{number}"
 
 
 def add_traffic(builder: Builder, network: Network) -> Traffic:
@@ -105,15 +125,43 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         service.name: _tasks_security_group(builder, vpc, service, endpoints_sg, database_sg)
         for service in spec.services
     }
+    numbers = sorted({service.load_balancer for service in spec.services})
+    served = {n: [s for s in spec.services if s.load_balancer == n] for n in numbers}
+    edge_sgs = {n: _edge_security_group(builder, n, vpc, served[n]) for n in numbers}
     for service in spec.services:
-        _ingress(
-            builder,
-            endpoints_sg,
-            ("endpoints", "from", service.name),
-            443,
-            ref(service_sgs[service.name]),
-            f"HTTPS from {service.name}",
-        )
+        with builder.serving(service.name):
+            _ingress(
+                builder,
+                service_sgs[service.name],
+                (service.name, "from", "alb"),
+                service.port,
+                ref(edge_sgs[service.load_balancer]),
+                "from the ALB",
+            )
+            _ingress(
+                builder,
+                database_sg,
+                ("db", "from", service.name),
+                DB_PORT,
+                ref(service_sgs[service.name]),
+                f"MySQL from {service.name}",
+            )
+            _ingress(
+                builder,
+                endpoints_sg,
+                ("endpoints", "from", service.name),
+                443,
+                ref(service_sgs[service.name]),
+                f"HTTPS from {service.name}",
+            )
+    _ingress(
+        builder,
+        database_sg,
+        ("db", "from", "rotation"),
+        DB_PORT,
+        ref(rotation_sg),
+        "MySQL from the rotation function",
+    )
     _ingress(
         builder,
         endpoints_sg,
@@ -123,57 +171,90 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         "HTTPS from the rotation function",
     )
     endpoints = add_endpoints(builder, network, endpoints_sg)
-    alb_sg = _security_group(
+
+    bucket_policy = _access_log_bucket(builder, [edge_word(n) for n in numbers])
+    balancers = {
+        n: _load_balancer(builder, network, edge_sgs[n], bucket_policy, n) for n in numbers
+    }
+    target_groups = {
+        service.name: _target_groups(builder, network, service) for service in spec.services
+    }
+    edges = {
+        n: _edge(builder, n, edge_sgs[n], balancers[n], served[n], target_groups) for n in numbers
+    }
+    for number, edge in edges.items():
+        balancer = edge.load_balancer.logical_id
+        builder.output(
+            f"{balancer}Services",
+            ",".join(service.name for service in served[number]),
+            f"The services load balancer {number} serves, comma-separated; its DNS name is "
+            f"{balancer}DnsName",
+        )
+    first = edges[numbers[0]]
+    traffic = Traffic(
+        first.load_balancer, first.https_listener, database_sg, rotation_sg, endpoints, edges=edges
+    )
+    for service in spec.services:
+        edge = edges[service.load_balancer]
+        rule = (
+            _listener_rule(
+                builder,
+                edge.https_listener,
+                service,
+                target_groups[service.name],
+                service.rule_priority,
+            )
+            if service.route
+            else None
+        )
+        traffic.services[service.name] = ServiceTraffic(
+            service_sgs[service.name],
+            target_groups[service.name],
+            rule,
+            edge.https_listener,
+            edge.load_balancer,
+        )
+    return traffic
+
+
+def _edge_security_group(builder: Builder, number: int, vpc: Ref, served: list[Service]) -> Node:
+    word = edge_word(number)
+    group = _security_group(
         builder,
-        "alb",
+        word,
         vpc,
         "Application load balancer: HTTPS (and HTTP to redirect) from the internet",
-        [_egress(s.port, ref(service_sgs[s.name]), f"to service {s.name}") for s in spec.services],
+        _egress_to_services(served, builder.spec.network.cidr),
     )
-    _ingress(builder, alb_sg, ("alb", "https"), 443, ANYWHERE, "HTTPS from the internet")
+    _ingress(builder, group, (word, "https"), 443, ANYWHERE, "HTTPS from the internet")
     _ingress(
         builder,
-        alb_sg,
-        ("alb", "http"),
+        group,
+        (word, "http"),
         80,
         ANYWHERE,
         "HTTP from the internet, only redirected to HTTPS",
         waivers={"CKV_AWS_260": "port 80 only answers with a redirect to HTTPS (PAY-TLS-002)"},
     )
-    for service in spec.services:
-        _ingress(
-            builder,
-            service_sgs[service.name],
-            (service.name, "from", "alb"),
-            service.port,
-            ref(alb_sg),
-            "from the ALB",
-        )
-        _ingress(
-            builder,
-            database_sg,
-            ("db", "from", service.name),
-            DB_PORT,
-            ref(service_sgs[service.name]),
-            f"MySQL from {service.name}",
-        )
-    _ingress(
-        builder,
-        database_sg,
-        ("db", "from", "rotation"),
-        DB_PORT,
-        ref(rotation_sg),
-        "MySQL from the rotation function",
-    )
+    return group
 
-    load_balancer = _load_balancer(builder, network, alb_sg)
-    target_groups = {
-        service.name: _target_groups(builder, network, service) for service in spec.services
-    }
-    default = spec.default_service
+
+def _edge(
+    builder: Builder,
+    number: int,
+    security_group: Node,
+    load_balancer: Node,
+    served: list[Service],
+    target_groups: dict[str, dict[str, Node]],
+) -> Edge:
+    """A load balancer with its HTTPS listener (forwarding what no rule matches to the default
+    service, if it is served here, else a 404) and its port-80 redirect."""
+    prefix = () if number == 1 else (edge_word(number),)
+    default = next((service for service in served if service.route is None), None)
+    spec = builder.spec
     https = builder.add(
         Kind.LISTENER,
-        ("https", "listener"),
+        (*prefix, "https", "listener"),
         {
             "load_balancer": ref(load_balancer),
             "port": 443,
@@ -187,7 +268,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
     )
     builder.add(
         Kind.LISTENER,
-        ("http", "listener"),
+        (*prefix, "http", "listener"),
         {
             "load_balancer": ref(load_balancer),
             "port": 80,
@@ -201,20 +282,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
             ),
         },
     )
-    traffic = Traffic(load_balancer, https, database_sg, rotation_sg, endpoints)
-    routed = [service for service in spec.services if service.route]
-    for service in routed:
-        rule = _listener_rule(
-            builder, https, service, target_groups[service.name], service.rule_priority
-        )
-        traffic.services[service.name] = ServiceTraffic(
-            service_sgs[service.name], target_groups[service.name], rule, https
-        )
-    if default:
-        traffic.services[default.name] = ServiceTraffic(
-            service_sgs[default.name], target_groups[default.name], None, https
-        )
-    return traffic
+    return Edge(number, security_group, load_balancer, https)
 
 
 def _tasks_security_group(
@@ -222,14 +290,15 @@ def _tasks_security_group(
 ) -> Node:
     """The tasks' group: egress narrowed to the endpoints, S3, the database and the spec's
     declared destinations (PAY-NET-004); HTTPS anywhere only with the reason it carries."""
-    egress, https_anywhere = task_egress(builder, service, endpoints_sg, database_sg, DB_PORT)
-    group = _security_group(
-        builder,
-        f"{service.name}-tasks",
-        vpc,
-        f"Tasks of service {service.name}: traffic from the load balancer only",
-        egress,
-    )
+    with builder.serving(service.name):
+        egress, https_anywhere = task_egress(builder, service, endpoints_sg, database_sg, DB_PORT)
+        group = _security_group(
+            builder,
+            f"{service.name}-tasks",
+            vpc,
+            f"Tasks of service {service.name}: traffic from the load balancer only",
+            egress,
+        )
     group.props["https_anywhere"] = https_anywhere
     return group
 
@@ -245,6 +314,16 @@ def _security_group(
         (purpose, "sg"),
         {"vpc": vpc, "description": description, "egress": egress, "physical_name": None},
     )
+
+
+def _egress_to_services(services: list[Service], vpc_cidr: str) -> list[dict[str, Any]]:
+    """The load balancer may open each service port inside the VPC; each task group stays the
+    gate (it admits the load balancer alone, on its service's port). Naming every task group
+    here instead would make the shared stack wait for every service group's stack, which
+    waits for the load balancer (a cycle between stacks), and spend one rule per service of
+    the 60 a security group holds."""
+    ports = sorted({service.port for service in services})
+    return [_egress(port, vpc_cidr, f"to the service tasks on {port}") for port in ports]
 
 
 def _egress(port: int, peer: str | Ref, description: str) -> dict[str, Any]:
@@ -274,7 +353,9 @@ def _ingress(
     )
 
 
-def _load_balancer(builder: Builder, network: Network, security_group: Node) -> Node:
+def _access_log_bucket(builder: Builder, prefixes: list[str]) -> Node:
+    """The access-log bucket every load balancer writes to, each under its own prefix; the
+    bucket policy (which a load balancer waits for) is returned."""
     region = builder.spec.region
     account = ELB_LOG_ACCOUNTS.get(region)
     writer: dict[str, Any] = (
@@ -282,28 +363,13 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
         if account
         else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
     )
-    bucket = builder.add(
-        Kind.BUCKET,
-        ("alb", "logs", "bucket"),
-        # ALB log delivery writes only to SSE-S3 buckets, never SSE-KMS.
-        {
-            "purpose": "ALB access logs",
-            "encryption": "AES256",
-            "expire_days": 365,
-            "expiry_rule_id": "expire-logs",
-            # The bucket owns every object, whoever writes it: no ACLs to audit.
-            "object_ownership": "BucketOwnerEnforced",
-            "name_prefix": bucket_name_prefix(builder.name("alb", "logs", "bucket")),
-        },
-        deletion="retain",
-        waivers={
-            "CKV_AWS_145": "ALB access logs can only be delivered to an SSE-S3 (AES256) bucket",
-            "CKV_AWS_18": "the access-log destination; logging it to itself would loop",
-            "CKV_AWS_21": "log objects are written once and expire; versioning adds nothing",
-        },
-    )
+    bucket = add_log_buckets(builder)
     bucket_arn = ref(bucket, "arn")
-    bucket_policy = builder.add(
+    writes = [
+        Concat((bucket_arn, f"/{prefix}/AWSLogs/", Pseudo("account_id"), "/*"))
+        for prefix in prefixes
+    ]
+    return builder.add(
         Kind.BUCKET_POLICY,
         ("alb", "logs", "bucket", "policy"),
         {
@@ -315,30 +381,29 @@ def _load_balancer(builder: Builder, network: Network, security_group: Node) -> 
                     "Effect": "Allow",
                     "Principal": writer,
                     "Action": "s3:PutObject",
-                    "Resource": Concat((bucket_arn, "/alb/AWSLogs/", Pseudo("account_id"), "/*")),
+                    "Resource": writes[0] if len(writes) == 1 else writes,
                 },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, Concat((bucket_arn, "/*"))],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport(bucket_arn),
             ],
         },
     )
+
+
+def _load_balancer(
+    builder: Builder, network: Network, security_group: Node, bucket_policy: Node, number: int
+) -> Node:
     retained = builder.retained
+    word = edge_word(number)
     return builder.add(
         Kind.LOAD_BALANCER,
-        ("alb",),
+        (word,),
         {
-            "physical_name": elb_name(builder.name("alb")),
+            "physical_name": elb_name(builder.name(word)),
             "type": "application",
             "subnets": [ref(subnet) for subnet in network.public_subnets],
             "security_groups": [ref(security_group)],
-            "access_logs_bucket": ref(bucket),
-            "access_logs_prefix": "alb",
+            "access_logs_bucket": bucket_policy.props["bucket"],
+            "access_logs_prefix": word,
             "deletion_protection": retained,
             "drop_invalid_headers": True,
         },
@@ -362,6 +427,11 @@ def weighted_forward(service: Service, groups: dict[str, Node]) -> dict[str, Any
 
 
 def _target_groups(builder: Builder, network: Network, service: Service) -> dict[str, Node]:
+    with builder.serving(service.name):
+        return _colour_target_groups(builder, network, service)
+
+
+def _colour_target_groups(builder: Builder, network: Network, service: Service) -> dict[str, Node]:
     return {
         color: builder.add(
             Kind.TARGET_GROUP,
@@ -396,14 +466,15 @@ def _listener_rule(
 ) -> Node:
     assert service.route is not None
     kind, value = service.route.key
-    return builder.add(
-        Kind.LISTENER_RULE,
-        (service.name, "rule"),
-        {
-            "listener": ref(listener),
-            "priority": priority,
-            "condition": {kind: value},
-            "action": weighted_forward(service, groups),
-            "service": service.name,
-        },
-    )
+    with builder.serving(service.name):
+        return builder.add(
+            Kind.LISTENER_RULE,
+            (service.name, "rule"),
+            {
+                "listener": ref(listener),
+                "priority": priority,
+                "condition": {kind: value},
+                "action": weighted_forward(service, groups),
+                "service": service.name,
+            },
+        )

@@ -176,8 +176,16 @@ def template_of(graph: Graph, template: Template | None) -> StackTemplate:
     if template is not None:
         return StackTemplate.of(template)
     from paycompile import render
+    from paycompile.backends.cfn.template import NestedSet
 
-    rendered = render(graph, "cfn")
+    try:
+        rendered = render(graph, "cfn")
+    except NestedSet as error:
+        # Uploading a nested set and its nested change sets is not built yet (docs/deploy.md).
+        raise BackendError(
+            f"{error}; paycompile deploy handles one stack so far: write the set with "
+            "`paycompile build -o DIR`, then `aws cloudformation package` and `deploy` it"
+        ) from None
     refuse_secrets(f"the template of {graph.platform} ({graph.environment})", rendered)
     return StackTemplate.of(rendered)
 

@@ -98,6 +98,15 @@ EVIDENCE: dict[str, tuple[Evidence, ...]] = {
         _of(Kind.DB_INSTANCE, props=("publicly_accessible",)),
     ),
     "PAY-DB-003": (_of(Kind.DB_CLUSTER, props=("deletion_protection",), deletion=True),),
+    "PAY-DB-004": (
+        _of(Kind.DB_CLUSTER, props=("log_exports", "parameter_group")),
+        _of(Kind.DB_CLUSTER_PARAMETER_GROUP, props=("parameters",)),
+    ),
+    "PAY-SEC-006": (_of(Kind.KMS_KEY, props=("policy.Statement",)),),
+    "PAY-SEC-007": (
+        _of(Kind.TASK_DEFINITION, props=("execution_role",)),
+        _of(Kind.IAM_ROLE, props=("statements",), via=(Kind.TASK_DEFINITION, "execution_role")),
+    ),
     "PAY-SEC-003": (
         _of(Kind.DB_CLUSTER, props=("master_secret",)),
         _of(Kind.SECRET, props=("password_length", "kms_key")),
@@ -134,6 +143,14 @@ EVIDENCE: dict[str, tuple[Evidence, ...]] = {
         _of(Kind.LOG_GROUP, props=("retention_days", "kms_key")),
         _of(Kind.FLOW_LOG, Kind.TASK_DEFINITION, Kind.STATE_MACHINE, props=("log_group",)),
         _of(Kind.DB_CLUSTER, props=("log_exports",)),
+    ),
+    "PAY-OPS-007": (
+        _of(Kind.LOAD_BALANCER, props=("access_logs_bucket",)),
+        _of(
+            Kind.BUCKET,
+            props=("versioning", "eventbridge", "logging", "object_lock", "encryption"),
+            deletion=True,
+        ),
     ),
     "PAY-GOV-001": (
         _of(

@@ -19,6 +19,9 @@ from paycompile.report.judges import Lifecycle, Waiver, Waivers
 Standing = Literal["inherent", "being fixed", "open"]
 BOTH: tuple[Lifecycle, ...] = ("ephemeral", "retained")
 LOG_BUCKET = ("AlbLogsBucket",)
+# The bucket that receives the ALB log bucket's server access logs, and both together.
+ACCESS_LOG_BUCKET = ("AlbLogsAccessBucket",)
+LOG_BUCKETS = (*LOG_BUCKET, *ACCESS_LOG_BUCKET)
 
 
 @dataclass(frozen=True)
@@ -43,14 +46,6 @@ CONTROL_TOWER: tuple[KnownFailure, ...] = (
         "retained stacks turn it on.",
     ),
     KnownFailure(
-        "CT.KMS.PR.3",
-        ("DataKey", "LogsKey"),
-        BOTH,
-        "being fixed",
-        "the key policies do not yet deny kms:CreateGrant unless the grant is for an AWS "
-        "resource (kms:GrantIsForAWSResource) or the caller an AWS service.",
-    ),
-    KnownFailure(
         "CT.RDS.PR.3",
         ("DbCluster",),
         ("ephemeral",),
@@ -59,29 +54,17 @@ CONTROL_TOWER: tuple[KnownFailure, ...] = (
         "retained stacks turn it on and snapshot the cluster on delete.",
     ),
     KnownFailure(
-        "CT.RDS.PR.25",
-        ("DbCluster",),
-        BOTH,
-        "being fixed",
-        "the cluster exports the audit, error and slow-query logs but not yet the general log.",
-    ),
-    KnownFailure(
         "CT.S3.PR.2",
-        LOG_BUCKET,
+        ACCESS_LOG_BUCKET,
         BOTH,
-        "being fixed",
-        "the ALB access-log bucket has no server access logging yet.",
-    ),
-    KnownFailure(
-        "CT.S3.PR.4",
-        LOG_BUCKET,
-        BOTH,
-        "being fixed",
-        "the ALB access-log bucket sends no event notifications yet.",
+        "inherent",
+        "the bucket that receives the ALB log bucket's server access logs is the terminal "
+        "logging target: logging it into itself would loop, and into a third bucket would only "
+        "move the question.",
     ),
     KnownFailure(
         "CT.S3.PR.9",
-        LOG_BUCKET,
+        LOG_BUCKETS,
         ("ephemeral",),
         "inherent",
         "Object Lock keeps log objects undeletable for their retention period, and an "
@@ -89,25 +72,19 @@ CONTROL_TOWER: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         "CT.S3.PR.9",
-        LOG_BUCKET,
+        ACCESS_LOG_BUCKET,
         ("retained",),
-        "being fixed",
-        "retained environments do not lock the ALB access-log bucket (S3 Object Lock) yet.",
+        "inherent",
+        "S3 refuses to deliver server access logs to a bucket with Object Lock; the ALB "
+        "access-log bucket itself is locked in retained environments.",
     ),
     KnownFailure(
         "CT.S3.PR.10",
-        LOG_BUCKET,
+        LOG_BUCKETS,
         BOTH,
         "inherent",
-        "ALB access logs can only be delivered to a bucket encrypted with SSE-S3 (AES256), "
-        "never SSE-KMS.",
-    ),
-    KnownFailure(
-        "CT.S3.PR.11",
-        LOG_BUCKET,
-        BOTH,
-        "being fixed",
-        "the ALB access-log bucket does not keep object versions yet.",
+        "ALB access logs and S3 server access logs can only be delivered to a bucket encrypted "
+        "with SSE-S3 (AES256), never SSE-KMS.",
     ),
 )
 
@@ -132,11 +109,11 @@ CDK_NAG: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         "PCI.DSS.321-S3DefaultEncryptionKMS",
-        LOG_BUCKET,
+        LOG_BUCKETS,
         BOTH,
         "inherent",
-        "ALB access logs can only be delivered to a bucket encrypted with SSE-S3 (AES256), "
-        "never SSE-KMS.",
+        "ALB access logs and S3 server access logs can only be delivered to a bucket encrypted "
+        "with SSE-S3 (AES256), never SSE-KMS.",
     ),
     KnownFailure(
         "PCI.DSS.321-IAMNoInlinePolicy",
@@ -146,29 +123,17 @@ CDK_NAG: tuple[KnownFailure, ...] = (
         "the roles still carry inline policies rather than customer managed ones.",
     ),
     KnownFailure(
-        "PCI.DSS.321-RDSLoggingEnabled",
-        ("DbCluster",),
-        BOTH,
-        "being fixed",
-        "the cluster exports the audit, error and slow-query logs but not yet the general log.",
-    ),
-    KnownFailure(
         "PCI.DSS.321-S3BucketLoggingEnabled",
-        LOG_BUCKET,
+        ACCESS_LOG_BUCKET,
         BOTH,
-        "being fixed",
-        "the ALB access-log bucket has no server access logging yet.",
-    ),
-    KnownFailure(
-        "PCI.DSS.321-S3BucketVersioningEnabled",
-        LOG_BUCKET,
-        BOTH,
-        "being fixed",
-        "the ALB access-log bucket does not keep object versions yet.",
+        "inherent",
+        "the bucket that receives the ALB log bucket's server access logs is the terminal "
+        "logging target: logging it into itself would loop, and into a third bucket would only "
+        "move the question.",
     ),
     KnownFailure(
         "PCI.DSS.321-S3BucketReplicationEnabled",
-        LOG_BUCKET,
+        LOG_BUCKETS,
         BOTH,
         "open",
         "the ALB access logs are not replicated to a second bucket; no one has taken this up.",

@@ -641,15 +641,19 @@ def _echo(value: str | int | float | bool) -> str:
 def _fields_at(loc: Loc) -> list[str]:
     """The keys the model allows at `loc` (for "did you mean")."""
     model: Any = PlatformSpec
+    keyed = False  # the next part is a key of a dict of models (services[].secrets)
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         if (
             not (isinstance(model, type) and issubclass(model, BaseModel))
             or part not in model.model_fields
         ):
             return []
-        model = _model_in(model.model_fields[part].annotation)
+        annotation = model.model_fields[part].annotation
+        keyed = typing.get_origin(annotation) is dict
+        model = _model_in(typing.get_args(annotation)[-1] if keyed else annotation)
     return (
         list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
     )

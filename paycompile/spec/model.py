@@ -480,9 +480,12 @@ def _parameter_facts() -> Facts:
     return {"propertyNames": {"not": {"pattern": secret_key_pattern()}}}
 
 
+_WORD_BREAK = re.compile(r"[^A-Za-z0-9]+")
+
+
 def parameter_identifier(key: str) -> str:
     """The logical-id form of a parameter key: `feature_flags` and `feature.flags` share one."""
-    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", key))
+    return "".join(word[:1].upper() + word[1:] for word in _WORD_BREAK.split(key))
 
 
 class PlatformSpec(StrictModel):
@@ -677,6 +680,17 @@ class PlatformSpec(StrictModel):
                 "service names must be unique; repeated: {d}",
                 {"d": ", ".join(duplicates)},
             )
+        # Names become logical ids without their hyphens (`a-0` and `a0` are both `A0...`).
+        spelled: dict[str, str] = {}
+        for name in names:
+            other = spelled.setdefault(name.replace("-", ""), name)
+            if other != name:
+                raise PydanticCustomError(
+                    "services",
+                    "service names {a} and {b} differ only in hyphens, so their resources "
+                    "would have the same ids; rename one",
+                    {"a": repr(other), "b": repr(name)},
+                )
         unrouted = [service.name for service in services if service.route is None]
         if len(unrouted) > 1:
             raise PydanticCustomError(
@@ -696,6 +710,64 @@ class PlatformSpec(StrictModel):
         conflicts = route_conflicts(services)
         if conflicts:
             raise located(*conflicts)
+        return services
+
+    @field_validator("services")
+    @classmethod
+    def _groups_fit(cls, services: list[Service]) -> list[Service]:
+        """No stack group holds more services than its stack is budgeted for."""
+        members: dict[int, list[int]] = {}
+        for index, service in enumerate(services):
+            members.setdefault(service.stack_group, []).append(index)
+        problems: list[Problem] = []
+        for group, indexes in sorted(members.items()):
+            for index in indexes[policy.SERVICES_PER_GROUP :]:
+                problems.append(
+                    (
+                        (index, "group"),
+                        PydanticCustomError(
+                            "group",
+                            "stack group {g} already holds {n} services (at most {n} per group, "
+                            "so that each stack stays far below CloudFormation's limits); pin "
+                            "this service to a group with room: group: <1..{last}>",
+                            {
+                                "g": group,
+                                "n": policy.SERVICES_PER_GROUP,
+                                "last": policy.SERVICE_GROUPS,
+                            },
+                        ),
+                        services[index].group,
+                    )
+                )
+        if problems:
+            raise located(*problems)
+        return services
+
+    @field_validator("services")
+    @classmethod
+    def _load_balancers_fit(cls, services: list[Service]) -> list[Service]:
+        """No load balancer serves more services than its target groups and rules allow."""
+        members: dict[int, list[int]] = {}
+        for index, service in enumerate(services):
+            members.setdefault(service.load_balancer, []).append(index)
+        cap = policy.SERVICES_PER_LOAD_BALANCER
+        problems: list[Problem] = [
+            (
+                (index, "load_balancer"),
+                PydanticCustomError(
+                    "load_balancer",
+                    "load balancer {b} already serves {n} services (at most {n}: an ALB takes "
+                    "100 target groups, two per service); set load_balancer: <2..{last}> on "
+                    "this service",
+                    {"b": number, "n": cap, "last": policy.LOAD_BALANCERS},
+                ),
+                services[index].load_balancer,
+            )
+            for number, indexes in sorted(members.items())
+            for index in indexes[cap:]
+        ]
+        if problems:
+            raise located(*problems)
         return services
 
     @model_validator(mode="after")

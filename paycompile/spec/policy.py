@@ -162,7 +162,19 @@ ACM_CERTIFICATE_ARN = r"^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:[0-9]{12}:certific
 
 # --- services ------------------------------------------------------------------------------
 
-MAX_SERVICES = 20
+MAX_SERVICES = 200
+# A platform past one CloudFormation stack keeps its services in groups, one nested stack per
+# group (docs/design.md, "Past one stack"). A service's group comes from its name alone (so
+# adding a service never moves another) unless `services[].group` pins it; a group holds at
+# most SERVICES_PER_GROUP services, which keeps its stack far below every CloudFormation limit.
+SERVICE_GROUPS = 64
+SERVICES_PER_GROUP = 10
+# An ALB takes at most 100 target groups and a listener 100 rules: with two target groups per
+# service, 45 services per load balancer leaves a margin. Services are on load balancer 1
+# unless `services[].load_balancer` says otherwise (a service's DNS name is its load
+# balancer's, so moving one is a choice, never a side effect of adding another).
+LOAD_BALANCERS = 8
+SERVICES_PER_LOAD_BALANCER = 45
 # Ports a service may not listen on: the well-known range, and MySQL's (PAY-SEC-001).
 SERVICE_PORT_RANGE = (1024, 65535)
 RESERVED_PORTS = (3306,)
@@ -206,6 +218,12 @@ def default_rule_priority(service_name: str) -> int:
     low, high = DEFAULT_PRIORITY_RANGE
     digest = hashlib.sha256(service_name.encode("utf-8")).digest()
     return low + int.from_bytes(digest[:8], "big") % (high - low + 1)
+
+
+def default_service_group(service_name: str) -> int:
+    """A stable stack group for a service: SHA-256 of its name, into 1..SERVICE_GROUPS."""
+    digest = hashlib.sha256(f"group:{service_name}".encode()).digest()
+    return 1 + int.from_bytes(digest[:8], "big") % SERVICE_GROUPS
 
 
 # A path route that matches every path (`/*`, `/**`) shadows every other route; the service

@@ -64,15 +64,52 @@ def _one_char_matches_both(here: str, there: str) -> bool:
 
 
 def route_conflicts(services: Sequence[Service]) -> list[Problem]:
-    """Every pair of routed services the listener could not keep apart (PAY-SPEC-001)."""
+    """Every pair of routed services the listener could not keep apart (PAY-SPEC-001), in the
+    order of the pairs (first, second) by position."""
     routed = [(index, service) for index, service in enumerate(services) if service.route]
     conflicts: list[Problem] = []
-    for (_, first), (index, second) in combinations(routed, 2):
-        conflict = _conflict(first, second)
+    for first, second in sorted(_candidate_pairs(routed)):
+        conflict = _conflict(services[first], services[second])
         if conflict:
             error = policy_error("PAY-SPEC-001", conflict)
-            conflicts.append(((index, "route"), error, second.route))
+            conflicts.append(((second, "route"), error, services[second].route))
     return conflicts
+
+
+def _candidate_pairs(routed: Sequence[tuple[int, Service]]) -> set[tuple[int, int]]:
+    """The pairs of positions that can conflict: those sharing a priority, and those of one
+    kind whose literal prefixes (the text before the first wildcard) are compatible.
+
+    Two patterns that match one request both match it from its first character, so the
+    literal prefix of one is a prefix of the other's; every other pair is apart without
+    running the automaton. Sorting the prefixes finds the compatible pairs without looking at
+    all of them, so 200 services on distinct paths cost 200 steps, not 19,900 intersections.
+    """
+    pairs: set[tuple[int, int]] = set()
+    by_priority: dict[int, list[int]] = {}
+    by_kind: dict[str, list[tuple[str, int]]] = {}
+    for index, service in routed:
+        assert service.route is not None
+        by_priority.setdefault(service.rule_priority, []).append(index)
+        kind, pattern = service.route.key
+        by_kind.setdefault(kind, []).append((_literal_prefix(kind, pattern), index))
+    for same in by_priority.values():
+        pairs.update(combinations(same, 2))
+    for prefixes in by_kind.values():
+        prefixes.sort()
+        for position, (prefix, index) in enumerate(prefixes):
+            # Sorted, every prefix that starts with `prefix` follows it, one after another.
+            for longer, other in prefixes[position + 1 :]:
+                if not longer.startswith(prefix):
+                    break
+                pairs.add((min(index, other), max(index, other)))
+    return pairs
+
+
+def _literal_prefix(kind: str, pattern: str) -> str:
+    text = pattern.lower() if kind == "host" else pattern  # as _overlap compares them
+    cut = min((at for at in map(text.find, WILDCARDS) if at >= 0), default=len(text))
+    return text[:cut]
 
 
 def _conflict(first: Service, second: Service) -> str | None:

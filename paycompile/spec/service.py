@@ -78,6 +78,46 @@ ANY_IMAGE_REFERENCE = re.compile(policy.ANY_IMAGE_REFERENCE)
 CATCH_ALL_PATH = re.compile(policy.CATCH_ALL_PATH)
 
 
+# A secret a service reads, by the ARN Secrets Manager gave it or by its name (the name a
+# secret may have: letters, digits and /_+=.@-, up to 512 characters).
+SECRET_NAME = r"[A-Za-z0-9/_+=.@-]{1,512}"
+SECRET_ARN = (
+    r"arn:aws(-cn|-us-gov)?:secretsmanager:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:secret:"
+    + SECRET_NAME
+)
+SecretReference = Annotated[
+    str,
+    NoSecret,
+    NoSecretFacts,
+    StringConstraints(pattern=f"^({SECRET_ARN}|{SECRET_NAME})$", max_length=2048),
+]
+# A key of the secret's JSON value: no colon, which separates the parts of ECS's valueFrom.
+JsonKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@+=/-]{1,128}$")]
+
+
+class ServiceSecret(StrictModel):
+    """An existing Secrets Manager secret that its owner creates and rotates; paycompile only
+    lets the service's containers read it (ECS injects it at start) and never sees its value."""
+
+    secret: SecretReference = Field(
+        description="The secret's full ARN (with its 6-character suffix), or its name in the "
+        "platform's account and region. Never the value.",
+        examples=[
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/psp-api-key-AbCdEf",
+            "payment/webhook-signing-key",
+        ],
+    )
+    key: JsonKey | None = Field(
+        default=None,
+        description="A key of the secret's JSON value to inject instead of the whole value.",
+        examples=["api_key"],
+    )
+
+    @property
+    def is_arn(self) -> bool:
+        return self.secret.startswith("arn:")
+
+
 def _secret_key_facts() -> Facts:
     from paycompile.spec.schema import secret_key_pattern
 
@@ -294,6 +334,26 @@ class Service(StrictModel):
         "service, and at most one service goes without (it becomes the listener's default).",
         examples=[{"path": "/pay/*"}, {"host": "pay.example.com", "priority": 10}],
     )
+    group: int | None = Field(
+        default=None,
+        ge=1,
+        le=policy.SERVICE_GROUPS,
+        description="The stack group that holds the service once the platform needs more than "
+        "one CloudFormation stack. Default: a stable number from the service's name in "
+        f"1..{policy.SERVICE_GROUPS}, so adding a service never moves another; a group holds at "
+        f"most {policy.SERVICES_PER_GROUP} services.",
+        examples=[7],
+    )
+    load_balancer: int = Field(
+        default=1,
+        ge=1,
+        le=policy.LOAD_BALANCERS,
+        description="Which of the platform's load balancers serves the service (its DNS name "
+        f"answers the service's route). Each holds at most {policy.SERVICES_PER_LOAD_BALANCER} "
+        "services (an ALB takes 100 target groups, two per service); past that, pin services "
+        "to load balancer 2 and up.",
+        examples=[2],
+    )
     environment_variables: Annotated[
         dict[ConfigKey, ConfigValue], SchemaFacts(_secret_key_facts)
     ] = Field(
@@ -311,6 +371,27 @@ class Service(StrictModel):
         "and a TCP port. Nothing else outside the VPC is reachable (PAY-NET-004).",
         examples=[[{"cidr": "185.60.216.0/24", "port": 443}]],
     )
+
+    secrets: dict[ConfigKey, ServiceSecret] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Environment variables read from existing Secrets Manager secrets when a "
+        "task starts (ECS `secrets`): name -> the secret, optionally one key of its JSON value. "
+        "The secrets' owner creates and rotates them; the execution role may read exactly these. "
+        "A name may not also be an environment variable.",
+        examples=[{"PSP_API_KEY": {"secret": "payment/psp-api-key", "key": "api_key"}}],
+    )
+
+    @model_validator(mode="after")
+    def _secret_names_are_not_variables(self) -> Service:
+        both = sorted(set(self.secrets) & set(self.environment_variables))
+        if both:
+            raise PydanticCustomError(
+                "secrets",
+                "{names} is both a secret and an environment variable: keep one",
+                {"names": ", ".join(both)},
+            )
+        return self
 
     @field_validator("image")
     @classmethod
@@ -381,6 +462,11 @@ class Service(StrictModel):
                     "not in plain environment variables",
                 )
         return value
+
+    @property
+    def stack_group(self) -> int:
+        """The service's stack group: `group`, else a stable number from its name alone."""
+        return self.group if self.group is not None else policy.default_service_group(self.name)
 
     @property
     def rule_priority(self) -> int:

@@ -265,11 +265,16 @@ def check_traffic(template: Template, expected: Expectation) -> list[str]:
             problems += _check_http(listener_id, listener, rules_of.get(listener_id, []))
         else:
             problems.append(f"{listener_id}: unexpected listener {protocol} on {port}")
-    if len(https) != 1:
-        return [*problems, f"{len(https)} HTTPS listeners on 443, expected 1"]
-    forwarded = _forwards(props(listeners[https[0]]).get("DefaultActions"))
-    for rule_id in rules_of.get(https[0], []):
-        forwarded |= _forwards(props(rules[rule_id]).get("Actions"))
+    # One HTTPS listener on each load balancer (a platform past 45 services has several).
+    balancers = set(resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer"))
+    served = sorted(str(target(props(listeners[k]).get("LoadBalancerArn"))) for k in https)
+    if not https or served != sorted(balancers):
+        return [*problems, f"{len(https)} HTTPS listeners on 443, expected 1 per load balancer"]
+    forwarded: set[str] = set()
+    for listener_id in https:
+        forwarded |= _forwards(props(listeners[listener_id]).get("DefaultActions"))
+        for rule_id in rules_of.get(listener_id, []):
+            forwarded |= _forwards(props(rules[rule_id]).get("Actions"))
     return problems + _check_colors(template, expected, forwarded)
 
 
@@ -355,11 +360,19 @@ def check_services(template: Template, expected: Expectation) -> list[str]:
 # ---------------------------------------------------------------- secrets and database
 
 
+def _in_tag_map(path: str) -> bool:
+    """Whether `path` names an entry of a map of tags (`BackupPlanTags.<key>`, SSM's `Tags`)."""
+    parent = path.rsplit(".", 1)[0] if "." in path else ""
+    return parent.rsplit(".", 1)[-1].endswith("Tags")
+
+
 def _literal_secrets(template: Template) -> list[str]:
     problems = []
     for logical, resource in template.get("Resources", {}).items():
         for path, value in walk(props(resource)):
             key = path.rsplit(".", 1)[-1].split("[", 1)[0]
+            if _in_tag_map(path):
+                continue  # a tag's key is the user's word, not a property name
             literal = isinstance(value, str | int | float) and not isinstance(value, bool)
             secret_named = SECRETISH_KEY.search(key) and key not in NOT_SECRET_KEYS
             if literal and secret_named and not str(value).startswith("{{resolve:"):

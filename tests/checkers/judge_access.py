@@ -131,6 +131,30 @@ def _execution_job(job: Job, platform: Platform, task: str) -> None:
             region, account, repo = private["region"], private["account"], private["repo"]
             job.grant(["ecr:GetAuthorizationToken"], "*")
             job.grant(ECR_PULL, f"arn:{{partition}}:ecr:{region}:{account}:repository/{repo}")
+        for value_from in container.secrets.values():
+            arn = secret_arn(value_from)
+            if FULL_SECRET_ARN.search(arn):
+                job.grant(["secretsmanager:GetSecretValue"], arn)
+            else:  # a name: whatever suffix Secrets Manager gave it, and nothing longer
+                job.grant(["secretsmanager:GetSecretValue"], arn + "-AbCdEf")
+                job.grant(["secretsmanager:GetSecretValue"], arn + "-??????", needed=False)
+        if container.secrets:
+            # The owner's key is not known: any key, as long as Secrets Manager asks.
+            job.grant(["kms:Decrypt"], "arn:{partition}:kms:*:*:key/*")
+
+
+# ECS's valueFrom for a secret: an ARN, then `:<json key>:<version stage>:<version id>`.
+VALUE_FROM = re.compile(
+    r"^(?P<arn>arn:[^:]+:secretsmanager:[^:]+:[^:]+:secret:[^:]+)(:[^:]*:[^:]*:[^:]*)?$"
+)
+# A full ARN ends in the hyphen and six characters Secrets Manager appended to the name.
+FULL_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def secret_arn(value_from: str) -> str:
+    """The secret ARN a valueFrom names (without a JSON key's tail)."""
+    match = VALUE_FROM.match(value_from)
+    return match["arn"] if match else value_from
 
 
 def sdk_calls(definition: dict[str, object]) -> list[tuple[str, str, dict[str, object]]]:
@@ -258,7 +282,24 @@ def judge_role(role: Role, platform: Platform, expected: Expectation) -> list[st
     found += [
         f"{role.name}: holds the managed policy {m}" for m in sorted(managed - set(job.managed_may))
     ]
+    if "execution" in job.names:
+        found += _decrypts_outside_secrets_manager(role)
     return found + _excess(role, job)
+
+
+def _decrypts_outside_secrets_manager(role: Role) -> list[str]:
+    """An execution role decrypts only what Secrets Manager hands it: the key of a service's
+    own secret is its owner's, so the role may name any key, but only via Secrets Manager."""
+    return [
+        f"{role.name}: kms:Decrypt on {list(s.resources)} without kms:ViaService secretsmanager"
+        for s in role.statements
+        if s.effect == "Allow"
+        and any(fnmatchcase("kms:decrypt", a.lower()) for a in s.actions)
+        and not any(
+            key == "kms:ViaService" and value.startswith("secretsmanager.")
+            for _, key, value in s.conditions
+        )
+    ]
 
 
 def judge_iam(platform: Platform, expected: Expectation) -> list[str]:
@@ -312,7 +353,27 @@ def judge_key(platform: Platform, name: str) -> list[str]:
                 found.append(f"{name}: grants {principal}, which none of its uses needs")
     if not any(use.key == name for use in platform.key_uses):
         found.append(f"{name}: encrypts nothing")
+    if not any(_limits_grants(s) for s in key.statements):
+        found.append(f"{name}: anyone its policy allows may create grants, not only AWS services")
     return found
+
+
+# A grant outlives the policy that allowed it: only grants an AWS service creates for a resource
+# of its own, or a service principal creates, may be made (AWS Control Tower CT.KMS.PR.3).
+GRANT_CONDITIONS = {
+    ("BoolIfExists", "kms:GrantIsForAWSResource", "false"),
+    ("BoolIfExists", "aws:PrincipalIsAWSService", "false"),
+}
+
+
+def _limits_grants(s: Statement) -> bool:
+    return (
+        s.effect == "Deny"
+        and "kms:CreateGrant" in s.actions
+        and not s.not_action
+        and any(p in ("*", "aws:*") for p in s.principals)
+        and set(s.conditions) == GRANT_CONDITIONS
+    )
 
 
 def _data_key(platform: Platform) -> str | None:

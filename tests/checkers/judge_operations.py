@@ -6,6 +6,9 @@
 - the VPC's flow log records ALL traffic to a log group of the platform when the spec asks;
 - every alarm notifies, with its actions enabled, a topic of the platform; the contract's
   alarms exist on the resources they watch; the on-call e-mail subscribes;
+- the ALB's access-log bucket keeps versions, sends its object events to EventBridge, logs every
+  request made to it into another bucket of the platform, and in a retained environment locks
+  each log object for a year (PCI DSS 10.3.2, 10.5.1);
 - backups run at least daily, on the spec's schedule, kept as long as the spec says, and cover
   the database.
 """
@@ -18,6 +21,8 @@ from tests.checkers.expectation import Expectation
 from tests.checkers.model import Platform, only_name, token
 
 MIN_LOG_DAYS = 365
+# Every log Aurora MySQL can publish to CloudWatch Logs.
+MYSQL_LOGS = ("audit", "error", "general", "slowquery")
 RATE = re.compile(r"^rate\((?P<n>\d+) (?P<unit>minutes?|hours?|days?)\)$")
 CRON = re.compile(r"^cron\((?P<fields>[^)]*)\)$")
 EVERY = {"*", "?"}
@@ -40,6 +45,18 @@ def judge_logs(platform: Platform, expected: Expectation) -> list[str]:
                     "not a log group of the platform"
                 )
     by_path = {group.physical: name for name, group in platform.log_groups.items()}
+    found += [
+        f"{function}: the function logs to /aws/lambda/{function}, a log group the platform does "
+        "not hold (Lambda would create it unencrypted, kept forever)"
+        for function in sorted(platform.functions)
+        if f"/aws/lambda/{function}" not in by_path
+    ]
+    found += [
+        f"{cluster}: Container Insights logs to /aws/ecs/containerinsights/{cluster}/performance, "
+        "a log group the platform does not hold"
+        for cluster in sorted(platform.insights_clusters)
+        if f"/aws/ecs/containerinsights/{cluster}/performance" not in by_path
+    ]
     for name, cluster in sorted(platform.clusters.items()):
         for kind in cluster.exports:
             path = f"/aws/rds/cluster/{cluster.identifier}/{kind}"
@@ -48,6 +65,31 @@ def judge_logs(platform: Platform, expected: Expectation) -> list[str]:
                     f"{name} exports {kind} logs to {path}, a log group the platform does not hold "
                     "(RDS would create it unencrypted, kept forever)"
                 )
+    return found
+
+
+def judge_log_buckets(platform: Platform, expected: Expectation) -> list[str]:
+    found = []
+    log_buckets = {b.log_bucket for b in platform.load_balancers.values() if b.log_bucket}
+    for name in sorted(log_buckets):
+        bucket = platform.bucket(name)
+        if not bucket.versioned:
+            found.append(f"{name}: ALB access logs without versions: an overwrite loses them")
+        if not bucket.eventbridge:
+            found.append(f"{name}: its object events reach no one (EventBridge off)")
+        if bucket.logs_to not in platform.buckets or bucket.logs_to == name:
+            found.append(
+                f"{name}: requests to the ALB logs are not logged into another bucket of the "
+                f"platform (logs to {bucket.logs_to})"
+            )
+        locked_days = bucket.lock[1] if bucket.lock else 0
+        if expected.lifecycle == "retained" and locked_days < MIN_LOG_DAYS:
+            found.append(
+                f"{name}: a retained platform's ALB logs must be locked for {MIN_LOG_DAYS} days, "
+                f"locked for {locked_days}"
+            )
+        if expected.lifecycle == "ephemeral" and bucket.lock:
+            found.append(f"{name}: Object Lock would stop an ephemeral platform deleting cleanly")
     return found
 
 
@@ -170,6 +212,9 @@ def judge_database(platform: Platform, expected: Expectation) -> list[str]:
             )
         if platform.holders.get(str(cluster.subnet_group)) is None:
             found.append(f"{name}: in no subnet group of the platform")
+        missing = sorted(set(MYSQL_LOGS) - set(cluster.exports))
+        if missing:
+            found.append(f"{name}: does not export its {', '.join(missing)} log (PCI DSS 10.2.1)")
     for instance, parent in sorted(platform.instance_clusters.items()):
         if parent not in platform.clusters:
             found.append(f"{instance}: belongs to no cluster of the platform")

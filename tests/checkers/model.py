@@ -110,6 +110,8 @@ class Statement:
     conditional: bool = False
     not_action: bool = False
     sid: str = ""
+    # (operator, key, value) of every condition, e.g. ("BoolIfExists", "kms:...", "false").
+    conditions: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -205,6 +207,7 @@ class Container:
     user: str
     log_group: str | None
     ports: list[int]
+    secrets: dict[str, str] = field(default_factory=dict)  # variable -> valueFrom, normalised
 
 
 @dataclass
@@ -291,6 +294,17 @@ class WafLogging:
     redacted: tuple[str, ...]  # header names kept out of the logs (lower case)
 
 
+class Bucket:
+    """What protects a bucket's objects: versions, where its server access logs go, whether its
+    object events reach EventBridge, and its default Object Lock retention."""
+
+    name: str
+    versioned: bool = False
+    logs_to: str | None = None
+    eventbridge: bool = False
+    lock: tuple[str, int] | None = None  # (mode, days)
+
+
 @dataclass
 class Platform:
     backend: str
@@ -334,8 +348,19 @@ class Platform:
     web_acls: dict[str, WebAcl] = field(default_factory=dict)
     waf_associations: list[tuple[str | None, str | None]] = field(default_factory=list)
     waf_logging: list[WafLogging] = field(default_factory=list)
+    # Lambda functions the platform deploys by name (the rotation function): each logs to
+    # /aws/lambda/<name>, which Lambda creates unencrypted and kept forever unless it exists.
+    functions: list[str] = field(default_factory=list)
+    # ECS clusters (by physical name) with Container Insights on: each writes performance
+    # events to /aws/ecs/containerinsights/<cluster>/performance.
+    insights_clusters: list[str] = field(default_factory=list)
+    bucket_settings: dict[str, Bucket] = field(default_factory=dict)
     # who uses each role: role -> [(user, how)]
     role_users: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def bucket(self, name: str) -> Bucket:
+        """The settings read so far of bucket `name` (a backend may spread them over resources)."""
+        return self.bucket_settings.setdefault(name, Bucket(name))
 
     def kind_of(self, name: str) -> str:
         return self.types.get(name, "")

@@ -53,6 +53,10 @@ ALWAYS_KEPT = (
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketLogging:BucketLogging",
+    "aws:s3/bucketNotification:BucketNotification",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
 )
 # What a destroy must refuse to touch on a retained platform (AWS deletion protection is on).
 PROTECTED_WHEN_RETAINED = (CLUSTER, LOAD_BALANCER)
@@ -70,6 +74,10 @@ UNTAGGABLE = frozenset(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketLogging:BucketLogging",
+        "aws:s3/bucketNotification:BucketNotification",
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
         "aws:secretsmanager/secretVersion:SecretVersion",
         ROTATION,
         "aws:sns/topicSubscription:TopicSubscription",

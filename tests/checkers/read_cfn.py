@@ -389,6 +389,7 @@ def _task_definition(r: Reader, name: str, p: Props, raw: Props) -> None:
             str(c.get("User", "")),
             only_name(c.get("LogConfiguration", {}).get("Options", {}).get("awslogs-group")),
             [int(m.get("ContainerPort", 0)) for m in as_list(c.get("PortMappings"))],
+            {str(s.get("Name")): str(s.get("ValueFrom")) for s in as_list(c.get("Secrets"))},
         )
         for c in as_list(p.get("ContainerDefinitions"))
     ]
@@ -514,6 +515,29 @@ def _parameter(r: Reader, name: str, p: Props, raw: Props) -> None:
 
 def _bucket(r: Reader, name: str, p: Props, raw: Props) -> None:
     r.platform.buckets.append(name)
+    bucket = r.platform.bucket(name)
+    bucket.versioned = p.get("VersioningConfiguration", {}).get("Status") == "Enabled"
+    logging = p.get("LoggingConfiguration")
+    if isinstance(logging, dict):
+        bucket.logs_to = only_name(logging.get("DestinationBucketName")) or name
+    events = p.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {})
+    bucket.eventbridge = events.get("EventBridgeEnabled") is True
+    retention = p.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+    if p.get("ObjectLockEnabled") is True and retention.get("Mode"):
+        bucket.lock = (str(retention["Mode"]), int(retention.get("Days") or 0))
+
+
+def _ecs_cluster(r: Reader, name: str, p: Props, raw: Props) -> None:
+    settings = {s.get("Name"): s.get("Value") for s in as_list(p.get("ClusterSettings"))}
+    if settings.get("containerInsights") in ("enabled", "enhanced"):
+        r.platform.insights_clusters.append(str(raw.get("ClusterName") or f"<unnamed:{name}>"))
+
+
+def _rotation(r: Reader, name: str, p: Props, raw: Props) -> None:
+    hosted = p.get("HostedRotationLambda")
+    if isinstance(hosted, dict):
+        # Without a name the transform names the function itself, unknown to the template.
+        r.platform.functions.append(str(hosted.get("RotationLambdaName") or f"<unnamed:{name}>"))
 
 
 def _visible(config: Any) -> bool:
@@ -573,7 +597,8 @@ def _nothing(r: Reader, name: str, p: Props, raw: Props) -> None:
 
 
 def _tags(raw: Props) -> dict[str, str]:
-    tags = raw.get("Tags")
+    # AWS Backup names its tag properties after the resource (a map, not a list).
+    tags = raw.get("Tags", raw.get("BackupVaultTags", raw.get("BackupPlanTags")))
     if isinstance(tags, dict):
         return {str(k): str(v) for k, v in tags.items()}
     return {str(t.get("Key")): str(t.get("Value")) for t in as_list(tags) if isinstance(t, dict)}
@@ -607,7 +632,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::ElasticLoadBalancingV2::TargetGroup": _target_group,
     "AWS::ElasticLoadBalancingV2::Listener": _listener,
     "AWS::ElasticLoadBalancingV2::ListenerRule": _listener_rule,
-    "AWS::ECS::Cluster": _nothing,
+    "AWS::ECS::Cluster": _ecs_cluster,
     "AWS::ECS::TaskDefinition": _task_definition,
     "AWS::ECS::Service": _ecs_service,
     "AWS::RDS::DBSubnetGroup": _nothing,  # placed by its subnets
@@ -616,7 +641,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::RDS::DBInstance": _instance,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SecretsManager::SecretTargetAttachment": _nothing,
-    "AWS::SecretsManager::RotationSchedule": _nothing,  # placed and keyed by its references
+    "AWS::SecretsManager::RotationSchedule": _rotation,  # placed and keyed by its references
     "AWS::SNS::Topic": _topic,
     "AWS::SNS::Subscription": _subscription,
     "AWS::CloudWatch::Alarm": _alarm,

@@ -60,7 +60,17 @@ def _statement(raw: dict[str, Any]) -> Statement:
         conditional=bool(raw.get("Condition")),
         not_action=not_action,
         sid=str(raw.get("Sid", "")),
+        conditions=tuple(_conditions(raw.get("Condition"))),
     )
+
+
+def _conditions(value: Any) -> Iterator[tuple[str, str, str]]:
+    if not isinstance(value, dict):
+        return
+    for operator, tests in value.items():
+        for key, expected in tests.items() if isinstance(tests, dict) else ():
+            for each in as_list(expected):
+                yield str(operator), str(key), str(each)
 
 
 def principals(value: Any) -> Iterator[str]:

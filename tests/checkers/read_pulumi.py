@@ -17,6 +17,7 @@ from tests.checkers import read_common as common
 from tests.checkers.model import (
     Alarm,
     BackupRule,
+    Bucket,
     Container,
     DbCluster,
     EcsService,
@@ -424,6 +425,7 @@ def _task_definition(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> No
             str(c.get("user", "")),
             only_name((c.get("logConfiguration") or {}).get("options", {}).get("awslogs-group")),
             [int(m.get("containerPort", 0)) for m in as_list(c.get("portMappings"))],
+            {str(s.get("name")): str(s.get("valueFrom")) for s in as_list(c.get("secrets"))},
         )
         for c in as_list(p.get("containerDefinitions"))
     ]
@@ -589,6 +591,50 @@ def _waf_logging(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
     )
 
 
+def _of_bucket(r: Reader, p: Inputs) -> Bucket | None:
+    """The bucket a bucket-configuration resource configures."""
+    owner = only_name(p.get("bucket"))
+    return r.platform.bucket(owner) if owner else None
+
+
+def _bucket_versioning(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    bucket = _of_bucket(r, p)
+    if bucket:
+        bucket.versioned = p.get("versioningConfiguration", {}).get("status") == "Enabled"
+
+
+def _bucket_logging(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    bucket = _of_bucket(r, p)
+    if bucket:
+        bucket.logs_to = only_name(p.get("targetBucket")) or bucket.name
+
+
+def _bucket_notification(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    bucket = _of_bucket(r, p)
+    if bucket:
+        bucket.eventbridge = p.get("eventbridge") is True
+
+
+def _bucket_lock(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    bucket = _of_bucket(r, p)
+    retention = p.get("rule", {}).get("defaultRetention", {})
+    if bucket and p.get("objectLockEnabled") == "Enabled" and retention.get("mode"):
+        bucket.lock = (str(retention["mode"]), int(retention.get("days") or 0))
+
+
+def _ecs_cluster(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    settings = {s.get("name"): s.get("value") for s in as_list(p.get("settings"))}
+    if settings.get("containerInsights") in ("enabled", "enhanced"):
+        named = raw["inputs"].get("name")
+        r.platform.insights_clusters.append(str(named or f"<unnamed:{name}>"))
+
+
+def _sar_stack(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    # The raw input: normalising would read the name as a reference to the stack itself.
+    parameters = raw["inputs"].get("parameters") or {}
+    r.platform.functions.append(str(parameters.get("functionName") or f"<unnamed:{name}>"))
+
+
 def _nothing(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
     """A type known to carry no meaning the semantic checks judge beyond its references."""
 
@@ -638,11 +684,15 @@ HANDLERS: dict[str, Handler] = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _nothing,
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _nothing,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _nothing,
+    "aws:s3/bucketVersioning:BucketVersioning": _bucket_versioning,
+    "aws:s3/bucketLogging:BucketLogging": _bucket_logging,
+    "aws:s3/bucketNotification:BucketNotification": _bucket_notification,
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _bucket_lock,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:lb/listener:Listener": _listener,
     "aws:lb/listenerRule:ListenerRule": _listener_rule,
-    "aws:ecs/cluster:Cluster": _nothing,
+    "aws:ecs/cluster:Cluster": _ecs_cluster,
     "aws:ecs/taskDefinition:TaskDefinition": _task_definition,
     "aws:ecs/service:Service": _ecs_service,
     "aws:rds/subnetGroup:SubnetGroup": _nothing,  # placed by its subnets
@@ -652,7 +702,7 @@ HANDLERS: dict[str, Handler] = {
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:secretsmanager/secretVersion:SecretVersion": _nothing,
     ROTATION: _nothing,
-    SAR_STACK: _nothing,  # the rotation function: placed and keyed by its parameters
+    SAR_STACK: _sar_stack,  # the rotation function: placed and keyed by its parameters
     "random:index/randomPassword:RandomPassword": _nothing,
     "random:index/randomId:RandomId": _nothing,
     "aws:sns/topic:Topic": _topic,

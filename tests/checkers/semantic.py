@@ -36,6 +36,7 @@ JUDGES: tuple[Judge, ...] = (
     judge_cutover.judge_cutovers,
     judge_operations.judge_logs,
     judge_operations.judge_flow_logs,
+    judge_operations.judge_log_buckets,
     judge_operations.judge_alarms,
     judge_operations.judge_backups,
     judge_operations.judge_database,
@@ -201,6 +202,25 @@ def differences(left: Any, right: Any, path: str = "") -> list[str]:
             else:
                 found += differences(left[key], right[key], where)
         return found
+    if _scalars(left) and _scalars(right) and left != right:
+        # Name the items one side lacks; same items in another order or number: the whole list.
+        found = [f"{path}: only in cfn: {item}" for item in left if item not in right] + [
+            f"{path}: only in pulumi: {item}" for item in right if item not in left
+        ]
+        return found or [
+            f"{path}: cfn {json.dumps(left)[:300]} != pulumi {json.dumps(right)[:300]}"
+        ]
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [
+            line
+            for i, pair in enumerate(zip(left, right, strict=True))
+            for line in differences(*pair, f"{path}[{i}]")
+        ]
     if left != right:
         return [f"{path}: cfn {json.dumps(left)[:300]} != pulumi {json.dumps(right)[:300]}"]
     return []
+
+
+def _scalars(value: Any) -> bool:
+    """A list of plain values (sorted sets in a view): compared item by item."""
+    return isinstance(value, list) and all(not isinstance(v, dict | list) for v in value)

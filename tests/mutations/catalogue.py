@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.builds import REFERENCE, ROUTED
+from tests.builds import REFERENCE, ROUTED, WITH_SECRETS
 from tests.mutations import cfn, pulumi
 
 Edit = Callable[[dict[str, Any]], None]
@@ -316,6 +316,71 @@ MUTATIONS: tuple[Mutation, ...] = (
         "logs are kept at least a year (PCI DSS 10.5.1)",
         both("log_group_one_day"),
         "ApiCutoverLogGroup: keeps logs 1 days",
+    ),
+    row(
+        "execution-reads-other-secret",
+        "a service's execution role reads exactly the secrets its container is given",
+        both("execution_reads_other_secret"),
+        "secret:payment/other-AbCdEf: more than its job needs",
+        spec=WITH_SECRETS,
+    ),
+    row(
+        "secret-decrypt-anywhere",
+        "a service's execution role decrypts its secrets only through Secrets Manager",
+        both("secret_decrypt_anywhere"),
+        "ApiExecutionRole: kms:Decrypt on",
+        spec=WITH_SECRETS,
+    ),
+    row(
+        "rotation-function-logs-unheld",
+        "the rotation function logs into an encrypted log group of the platform",
+        both("rotation_function_logs_unheld"),
+        "the function logs to /aws/lambda/payment-db-secret-rotation-dev, a log group the "
+        "platform does not hold",
+    ),
+    row(
+        "insights-logs-unheld",
+        "Container Insights logs into an encrypted log group of the platform",
+        both("insights_logs_unheld"),
+        "payment-cluster-dev: Container Insights logs to /aws/ecs/containerinsights/"
+        "payment-cluster-dev/performance, a log group the platform does not hold",
+    ),
+    row(
+        "log-bucket-unversioned",
+        "the ALB's access logs keep their versions",
+        both("log_bucket_unversioned"),
+        "AlbLogsBucket: ALB access logs without versions",
+    ),
+    row(
+        "log-bucket-unlogged",
+        "requests to the ALB's access logs are logged into another bucket",
+        both("log_bucket_unlogged"),
+        "AlbLogsBucket: requests to the ALB logs are not logged",
+    ),
+    row(
+        "log-bucket-silent",
+        "the ALB's access-log bucket sends its object events to EventBridge",
+        both("log_bucket_silent"),
+        "AlbLogsBucket: its object events reach no one",
+    ),
+    row(
+        "log-bucket-unlocked",
+        "a retained platform locks its ALB access logs for a year",
+        both("log_bucket_unlocked"),
+        "AlbLogsBucket: a retained platform's ALB logs must be locked for 365 days",
+        environment="prod",
+    ),
+    row(
+        "db-general-log-not-exported",
+        "the database exports all four MySQL logs",
+        both("db_general_log_not_exported"),
+        "DbCluster: does not export its general log",
+    ),
+    row(
+        "key-grants-unlimited",
+        "only AWS services create grants on the keys",
+        both("key_grants_unlimited"),
+        "DataKey: anyone its policy allows may create grants",
     ),
     row(
         "flow-logs-removed",

@@ -589,3 +589,59 @@ def waf_logs_unredacted(t: Template) -> None:
 
 def waf_unlogged(t: Template) -> None:
     del t["Resources"]["WafLogging"]
+
+
+# ---------------------------------------------------------------- logs kept and protected
+
+
+def key_grants_unlimited(t: Template) -> None:
+    found = key_statements(t, "DataKey")
+    found[:] = [s for s in found if s.get("Sid") != "GrantsOnlyForAwsResources"]
+
+
+def log_bucket_unversioned(t: Template) -> None:
+    props(t, "AlbLogsBucket")["VersioningConfiguration"]["Status"] = "Suspended"
+
+
+def log_bucket_unlogged(t: Template) -> None:
+    del props(t, "AlbLogsBucket")["LoggingConfiguration"]
+
+
+def log_bucket_silent(t: Template) -> None:
+    del props(t, "AlbLogsBucket")["NotificationConfiguration"]
+
+
+def log_bucket_unlocked(t: Template) -> None:
+    bucket = props(t, "AlbLogsBucket")
+    del bucket["ObjectLockEnabled"], bucket["ObjectLockConfiguration"]
+
+
+def db_general_log_not_exported(t: Template) -> None:
+    cluster = props(t, "DbCluster")
+    cluster["EnableCloudwatchLogsExports"].remove("general")
+
+
+OTHER_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/other-AbCdEf"
+
+
+def execution_reads_other_secret(t: Template) -> None:
+    read = next(s for s in statements(t, "ApiExecutionRole") if s["Sid"] == "ReadServiceSecrets")
+    read["Resource"].append(OTHER_SECRET)
+
+
+def secret_decrypt_anywhere(t: Template) -> None:
+    decrypt = next(
+        s for s in statements(t, "ApiExecutionRole") if s["Sid"] == "DecryptServiceSecrets"
+    )
+    del decrypt["Condition"]
+
+
+def rotation_function_logs_unheld(t: Template) -> None:
+    del t["Resources"]["DbRotationLogGroup"]
+    rotation = t["Resources"]["DbSecretRotation"]
+    rotation["DependsOn"] = [d for d in rotation["DependsOn"] if d != "DbRotationLogGroup"]
+
+
+def insights_logs_unheld(t: Template) -> None:
+    del t["Resources"]["ClusterInsightsLogGroup"]
+    del t["Resources"]["Cluster"]["DependsOn"]

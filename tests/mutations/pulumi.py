@@ -618,3 +618,63 @@ def waf_logs_unredacted(p: Plan) -> None:
 
 def waf_unlogged(p: Plan) -> None:
     remove(p, "WafLogging")
+
+
+# ---------------------------------------------------------------- logs kept and protected
+
+
+def key_grants_unlimited(p: Plan) -> None:
+    edit_json(p, "DataKey", "policy", policy_statements(without_sid("GrantsOnlyForAwsResources")))
+
+
+def log_bucket_unversioned(p: Plan) -> None:
+    inputs(p, "AlbLogsBucketVersioning")["versioningConfiguration"]["status"] = "Suspended"
+
+
+def log_bucket_unlogged(p: Plan) -> None:
+    remove(p, "AlbLogsBucketLogging")
+
+
+def log_bucket_silent(p: Plan) -> None:
+    remove(p, "AlbLogsBucketNotification")
+
+
+def log_bucket_unlocked(p: Plan) -> None:
+    remove(p, "AlbLogsBucketObjectLock")
+
+
+def db_general_log_not_exported(p: Plan) -> None:
+    inputs(p, "DbCluster")["enabledCloudwatchLogsExports"].remove("general")
+
+
+OTHER_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/other-AbCdEf"
+
+
+def _sid(sid: str, edit: Callable[[dict[str, Any]], None]) -> Callable[[Any], None]:
+    return policy_statements(lambda found: edit(next(s for s in found if s.get("Sid") == sid)))
+
+
+def execution_reads_other_secret(p: Plan) -> None:
+    edit_json(
+        p,
+        "ApiExecutionRolePolicy",
+        "policy",
+        _sid("ReadServiceSecrets", lambda s: s["Resource"].append(OTHER_SECRET)),
+    )
+
+
+def secret_decrypt_anywhere(p: Plan) -> None:
+    edit_json(
+        p,
+        "ApiExecutionRolePolicy",
+        "policy",
+        _sid("DecryptServiceSecrets", lambda s: s.pop("Condition")),
+    )
+
+
+def rotation_function_logs_unheld(p: Plan) -> None:
+    remove(p, "DbRotationLogGroup")
+
+
+def insights_logs_unheld(p: Plan) -> None:
+    remove(p, "ClusterInsightsLogGroup")

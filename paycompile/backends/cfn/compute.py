@@ -49,6 +49,10 @@ def _task_definition(node: Node, t: Translator) -> list[AWSObject]:
             },
         ),
     )
+    if props["secrets"]:
+        container.Secrets = [
+            ecs.Secret(Name=name, ValueFrom=t(value)) for name, value in props["secrets"].items()
+        ]
     return [
         ecs.TaskDefinition(
             node.logical_id,

@@ -131,6 +131,7 @@ def _secret_rotation(node: Node, t: Translator) -> list[AWSObject]:
             SecretId=t(props["secret"]),
             HostedRotationLambda=secretsmanager.HostedRotationLambda(
                 RotationType=props["rotation"],
+                RotationLambdaName=node.name,
                 ExcludeCharacters=props["exclude_characters"],
                 KmsKeyArn=t(props["kms_key"]),
                 VpcSubnetIds=Join(",", t(props["subnets"])),

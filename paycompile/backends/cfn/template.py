@@ -46,7 +46,7 @@ _POLICIES = {"delete": "Delete", "retain": "Retain", "snapshot": "Snapshot"}
 STACK_LIMITS = {"resources": 500, "outputs": 200, "parameters": 200, "bytes": 1_048_576}
 
 
-def _apply_node_options(node: Node, resource: AWSObject) -> None:
+def apply_node_options(node: Node, resource: AWSObject) -> None:
     """Lifecycle and reasoned scanner skips, on the node's main resource."""
     if node.deletion != "delete" or node.kind is Kind.DB_CLUSTER:
         # Aurora snapshots on delete unless told otherwise, so ephemeral clusters say Delete.
@@ -61,14 +61,19 @@ def _apply_ordering(node: Node, emitted: dict[str, list[AWSObject]]) -> None:
     """Every resource of `node` waits for every resource of the nodes it depends on (but for
     those it already refers to, which CloudFormation orders by itself)."""
     waits_for = [resource.title for target in node.depends_on for resource in emitted[target]]
+    if not waits_for:
+        return  # rendering a resource only to learn what it refers to is a fifth of the build
     for resource in emitted[node.logical_id]:
-        referenced = set(_referenced(resource.to_dict()))
-        missing = [title for title in waits_for if title not in referenced]
+        mentioned = set(referenced(resource.to_dict()))
+        missing = [title for title in waits_for if title not in mentioned]
         if missing:
             resource.DependsOn = missing
 
 
-def _referenced(value: Any) -> Iterator[str]:
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")  # `${Name}` or `${Name.Attr}`, not `${!literal}`
+
+
+def referenced(value: Any) -> Iterator[str]:
     """The logical ids a rendered resource names in Ref, Fn::GetAtt or Fn::Sub."""
     if isinstance(value, dict):
         if "Ref" in value:
@@ -77,15 +82,15 @@ def _referenced(value: Any) -> Iterator[str]:
             yield str(value["Fn::GetAtt"][0])
         elif "Fn::Sub" in value:
             text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else ""
-            yield from (name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text))
+            yield from (name.split(".")[0] for name in _SUB_VARIABLE.findall(text))
         for item in value.values():
-            yield from _referenced(item)
+            yield from referenced(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _referenced(item)
+            yield from referenced(item)
 
 
-def _parameter(name: str, graph: Graph) -> Parameter:
+def input_parameter(name: str, graph: Graph) -> Parameter:
     declared = graph.inputs[name]
     parameter = Parameter(
         name, Type="String", Default=declared.default, Description=declared.description
@@ -96,23 +101,35 @@ def _parameter(name: str, graph: Graph) -> Parameter:
 
 
 def build_template(graph: Graph) -> Template:
-    template = Template(
-        Description=f"paycompile: {graph.platform} ({graph.environment}, {graph.lifecycle})"
-    )
-    translate = Translator(graph)
-    emitted = {node.logical_id: RESOURCES[node.kind](node, translate) for node in graph}
+    """The platform as one template, refused past CloudFormation's limits for one stack."""
+    translate, emitted = emit_all(graph)
     check_counts(
         resources=sum(len(each) for each in emitted.values()),
         outputs=len(graph.outputs),
         parameters=len(graph.inputs),
     )
+    return assemble(graph, translate, emitted)
+
+
+Emitted = dict[str, list[AWSObject]]
+
+
+def emit_all(graph: Graph) -> tuple[Translator, Emitted]:
+    translate = Translator(graph)
+    return translate, {node.logical_id: RESOURCES[node.kind](node, translate) for node in graph}
+
+
+def assemble(graph: Graph, translate: Translator, emitted: Emitted) -> Template:
+    template = Template(
+        Description=f"paycompile: {graph.platform} ({graph.environment}, {graph.lifecycle})"
+    )
     for node in graph:
-        _apply_node_options(node, emitted[node.logical_id][0])
+        apply_node_options(node, emitted[node.logical_id][0])
         _apply_ordering(node, emitted)
         for resource in emitted[node.logical_id]:
             template.add_resource(resource)
     for name in graph.inputs:
-        template.add_parameter(_parameter(name, graph))
+        template.add_parameter(input_parameter(name, graph))
     if graph.of_kind(Kind.SECRET_ROTATION):
         template.set_transform(ROTATION_TRANSFORM)
     for output in graph.outputs:
@@ -140,7 +157,7 @@ def check_counts(**counts: int) -> None:
         raise BackendError(
             "the platform does not fit one CloudFormation stack: "
             + "; ".join(over)
-            + "; run fewer services per platform, or use the pulumi backend"
+            + "; build it as a nested set of stacks (`paycompile build -o DIR`)"
         )
 
 
@@ -149,17 +166,50 @@ class CloudFormationBackend:
     formats = ("json", "yaml")
 
     def render(self, graph: Graph, output_format: str) -> str:
-        template = build_template(graph)
-        if output_format == "yaml":
-            yaml_text: str = template.to_yaml(clean_up=True)
-            text = yaml_text if yaml_text.endswith("\n") else yaml_text + "\n"
-        else:
-            # UTF-8 rather than `\u` escapes: cfn-lint cannot read the surrogate-pair escapes of
-            # characters beyond the Basic Multilingual Plane (a letter of a rare script in a tag).
-            json_text = json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
-            text = json_text + "\n"
-        check_counts(bytes=len(text.encode("utf-8")))
-        return text
+        """One template; a platform that needs a nested set is refused (see `render_set`)."""
+        files = self.render_set(graph, output_format)
+        if len(files) > 1:
+            raise NestedSet(
+                f"the platform needs {len(files)} CloudFormation stacks (a root and "
+                f"{len(files) - 1} nested): write them to a directory with -o DIR"
+            )
+        return next(iter(files.values()))
+
+    def render_set(self, graph: Graph, output_format: str) -> dict[str, str]:
+        """File name -> text: one template while one stack holds the platform within budget,
+        else the root template and one child per stack of the partition (see stacks.py)."""
+        from paycompile.backends.cfn import stacks
+
+        if graph.partition is not None and len(graph.nodes) > STACK_LIMITS["resources"]:
+            return stacks.render_nested(graph, output_format)  # each node is a resource at least
+        translate, emitted = emit_all(graph)
+        resources = sum(len(each) for each in emitted.values())
+        if graph.partition is not None and not stacks.fits_one_stack(
+            resources, len(graph.outputs), len(graph.inputs)
+        ):
+            return stacks.render_nested(graph, output_format)
+        single = assemble(graph, translate, emitted)
+        text = template_text(single, output_format)
+        if graph.partition is not None and not stacks.fits_one_stack(
+            resources, len(graph.outputs), len(graph.inputs), len(text.encode("utf-8"))
+        ):
+            return stacks.render_nested(graph, output_format)
+        check_counts(**stacks.counts(single, text))
+        return {stacks.single_file_name(output_format): text}
+
+
+class NestedSet(BackendError):
+    """The platform needs several stacks, and the caller asked for one template."""
+
+
+def template_text(template: Template, output_format: str) -> str:
+    if output_format == "yaml":
+        yaml_text: str = template.to_yaml(clean_up=True)
+        return yaml_text if yaml_text.endswith("\n") else yaml_text + "\n"
+    # UTF-8 rather than `\u` escapes: cfn-lint cannot read the surrogate-pair escapes of
+    # characters beyond the Basic Multilingual Plane (a letter of a rare script in a tag).
+    json_text = json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+    return json_text + "\n"
 
 
 BACKEND = CloudFormationBackend()

@@ -12,39 +12,63 @@ from paycompile.compiler.graph import Kind, Node
 
 
 def _bucket(node: Node, t: Translator) -> list[AWSObject]:
-    return [
-        s3.Bucket(
-            node.logical_id,
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                            SSEAlgorithm=node.props["encryption"]
-                        )
+    props = node.props
+    bucket = s3.Bucket(
+        node.logical_id,
+        BucketEncryption=s3.BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                s3.ServerSideEncryptionRule(
+                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                        SSEAlgorithm=props["encryption"]
                     )
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership=node.props["object_ownership"])]
-            ),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id=node.props["expiry_rule_id"],
-                        Status="Enabled",
-                        ExpirationInDays=node.props["expire_days"],
-                    )
-                ]
-            ),
-            Tags=tags(node),
+                )
+            ]
+        ),
+        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True,
+            BlockPublicPolicy=True,
+            IgnorePublicAcls=True,
+            RestrictPublicBuckets=True,
+        ),
+        OwnershipControls=s3.OwnershipControls(
+            Rules=[s3.OwnershipControlsRule(ObjectOwnership=props["object_ownership"])]
+        ),
+        LifecycleConfiguration=s3.LifecycleConfiguration(
+            Rules=[
+                s3.LifecycleRule(
+                    Id=props["expiry_rule_id"],
+                    Status="Enabled",
+                    ExpirationInDays=props["expire_days"],
+                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                        NoncurrentDays=props["noncurrent_expire_days"]
+                    ),
+                )
+            ]
+        ),
+        VersioningConfiguration=s3.VersioningConfiguration(Status=props["versioning"]),
+        NotificationConfiguration=s3.NotificationConfiguration(
+            EventBridgeConfiguration=s3.EventBridgeConfiguration(
+                EventBridgeEnabled=props["eventbridge"]
+            )
+        ),
+        Tags=tags(node),
+    )
+    if props["logging"]:
+        bucket.LoggingConfiguration = s3.LoggingConfiguration(
+            DestinationBucketName=t(props["logging"]["bucket"]),
+            LogFilePrefix=props["logging"]["prefix"],
         )
-    ]
+    if props["object_lock"]:
+        bucket.ObjectLockEnabled = True
+        bucket.ObjectLockConfiguration = s3.ObjectLockConfiguration(
+            ObjectLockEnabled="Enabled",
+            Rule=s3.ObjectLockRule(
+                DefaultRetention=s3.DefaultRetention(
+                    Mode=props["object_lock"]["mode"], Days=props["object_lock"]["days"]
+                )
+            ),
+        )
+    return [bucket]
 
 
 def _bucket_policy(node: Node, t: Translator) -> list[AWSObject]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from troposphere import AWSObject, Equals, GetAtt, If, Join, Select, Split, Sub, Tags
 from troposphere import Ref as CfnRef
@@ -59,11 +59,26 @@ _ATTRIBUTES: dict[tuple[Kind, str], str | None] = {
 _REF_ATTRIBUTES = {"id", "arn", "name"}
 
 
+class Foreign(Protocol):
+    """How one stack of a nested set reads an attribute of a node another stack holds."""
+
+    def holds(self, target: str) -> bool:
+        """Whether the node is in this template."""
+
+    def value(self, ref: Ref) -> Any:
+        """The intrinsic function that reads it here (a parameter, a child's output)."""
+
+    def placeholder(self, ref: Ref) -> str:
+        """The same inside an Fn::Sub string."""
+
+
 class Translator:
     """Turns graph values into CloudFormation intrinsic functions."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, foreign: Foreign | None = None) -> None:
         self.graph = graph
+        # In a nested set, reads of nodes held by other stacks; None: one stack holds all.
+        self.foreign = foreign
         # The conditions `Choose` values need, by name: the template declares them.
         self.conditions: dict[str, Equals] = {}
 
@@ -95,6 +110,8 @@ class Translator:
         return value
 
     def ref(self, ref: Ref) -> Any:
+        if self.foreign is not None and not self.foreign.holds(ref.target):
+            return self.foreign.value(ref)
         kind = self.graph[ref.target].kind
         attribute = _ATTRIBUTES.get((kind, ref.attribute))
         if attribute is None:
@@ -130,6 +147,8 @@ class Translator:
                 for part in value.parts
             )
         assert isinstance(value, Ref), f"cannot substitute {value!r}"
+        if self.foreign is not None and not self.foreign.holds(value.target):
+            return self.foreign.placeholder(value)
         attribute = _ATTRIBUTES.get((self.graph[value.target].kind, value.attribute))
         return "${" + value.target + (f".{attribute}" if attribute else "") + "}"
 

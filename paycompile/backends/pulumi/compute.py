@@ -23,6 +23,13 @@ def _ecs_cluster(node: Node, t: Translator) -> Registered:
 
 def _container(props: dict[str, Any]) -> dict[str, Any]:
     """The ECS container definition, in the API's own (camelCase) JSON."""
+    container = _container_base(props)
+    if props["secrets"]:
+        container["secrets"] = [{"name": k, "valueFrom": v} for k, v in props["secrets"].items()]
+    return container
+
+
+def _container_base(props: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": props["container_name"],
         "image": props["image"],

@@ -51,11 +51,56 @@ def _bucket(node: Node, t: Translator) -> Registered:
                 "status": "Enabled",
                 "filter": {"prefix": ""},
                 "expiration": {"days": props["expire_days"]},
+                "noncurrent_version_expiration": {
+                    "noncurrent_days": props["noncurrent_expire_days"]
+                },
             }
         ],
         opts=helper_options(node),
     )
+    _bucket_protection(node, t, bucket)
     return Registered(bucket)
+
+
+def _bucket_protection(node: Node, t: Translator, bucket: aws.s3.Bucket) -> None:
+    """Versions, event notifications, server access logging and Object Lock: separate resources
+    in pulumi-aws, kept with a retained bucket like its other parts."""
+    lid, props = node.logical_id, node.props
+    versioning = aws.s3.BucketVersioning(
+        f"{lid}Versioning",
+        bucket=bucket.id,
+        versioning_configuration={"status": props["versioning"]},
+        opts=helper_options(node),
+    )
+    aws.s3.BucketNotification(
+        f"{lid}Notification",
+        bucket=bucket.id,
+        eventbridge=props["eventbridge"],
+        opts=helper_options(node),
+    )
+    if props["logging"]:
+        aws.s3.BucketLogging(
+            f"{lid}Logging",
+            bucket=bucket.id,
+            target_bucket=t(props["logging"]["bucket"]),
+            target_prefix=props["logging"]["prefix"],
+            opts=helper_options(node),
+        )
+    if props["object_lock"]:
+        # This resource turns Object Lock on for a new or an existing versioned bucket, where
+        # the bucket's own object_lock_enabled would replace an existing bucket.
+        aws.s3.BucketObjectLockConfiguration(
+            f"{lid}ObjectLock",
+            bucket=bucket.id,
+            object_lock_enabled="Enabled",
+            rule={
+                "default_retention": {
+                    "mode": props["object_lock"]["mode"],
+                    "days": props["object_lock"]["days"],
+                }
+            },
+            opts=helper_options(node, depends_on=[versioning]),
+        )
 
 
 def _bucket_policy(node: Node, t: Translator) -> Registered:

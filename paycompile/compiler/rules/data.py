@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from paycompile.compiler.graph import Graph, Kind
+from paycompile.compiler.graph import Concat, Graph, Kind
 from paycompile.compiler.rules.helpers import (
     HOSTED_MYSQL_ROTATIONS,
+    as_dict,
+    as_list,
     kms_encrypted,
     leaves,
     node_at,
@@ -172,3 +174,126 @@ def secret_rotation(graph: Graph) -> list[str]:
             if isinstance(value, str) and (":lambda:" in value or ":function:" in value)
         ]
     return problems
+
+
+# Every log Aurora MySQL publishes, with the cluster parameter that makes it write anything.
+MYSQL_LOG_SWITCHES = {
+    "audit": ("server_audit_logging", "1"),
+    "error": None,  # always written
+    "general": ("general_log", "1"),
+    "slowquery": ("slow_query_log", "1"),
+}
+# Advanced Auditing events that must be logged: logins, grants, schema changes and every DML
+# statement, SELECT included.
+REQUIRED_AUDIT_EVENTS = frozenset({"CONNECT", "QUERY_DCL", "QUERY_DDL", "QUERY_DML"})
+
+
+@rule(
+    "PAY-DB-004",
+    "The cluster exports its audit, error, general and slow query logs, and its parameter group "
+    "switches each on; audit events include every DML statement, reads included.",
+    (),
+    ("10.2.1", "10.2.1.1", "10.2.1.2"),
+)
+def database_logs(graph: Graph) -> list[str]:
+    problems = []
+    for cluster in graph.of_kind(Kind.DB_CLUSTER):
+        exports = set(as_list(cluster.props.get("log_exports") or []))
+        problems += [
+            f"{cluster.logical_id} does not export its {kind} log"
+            for kind in sorted(set(MYSQL_LOG_SWITCHES) - exports)
+        ]
+        group = node_at(
+            graph, cluster.props.get("parameter_group"), Kind.DB_CLUSTER_PARAMETER_GROUP
+        )
+        parameters = as_dict(group.props.get("parameters")) if group else {}
+        for kind, switch in sorted(MYSQL_LOG_SWITCHES.items()):
+            if switch and parameters.get(switch[0]) != switch[1]:
+                problems.append(
+                    f"{cluster.logical_id}: {switch[0]} is not {switch[1]} ({kind} log)"
+                )
+        events = {e.strip() for e in str(parameters.get("server_audit_events", "")).split(",")}
+        missing = sorted(REQUIRED_AUDIT_EVENTS - events)
+        if missing:
+            problems.append(f"{cluster.logical_id}: audit events lack {', '.join(missing)}")
+    return problems
+
+
+@rule(
+    "PAY-SEC-006",
+    "Every KMS key policy denies kms:CreateGrant unless the grant is for an AWS resource or the "
+    "caller an AWS service.",
+    (),
+    ("3.6.1", "7.2.1"),
+)
+def key_grants(graph: Graph) -> list[str]:
+    return [
+        f"{key.logical_id}: its policy lets any principal it allows create grants"
+        for key in graph.of_kind(Kind.KMS_KEY)
+        if not any(
+            _limits_grants(s) for s in as_list(as_dict(key.props.get("policy")).get("Statement"))
+        )
+    ]
+
+
+def _limits_grants(statement: Any) -> bool:
+    """A Deny of kms:CreateGrant to everyone on the key unless both AWS conditions hold."""
+    if not isinstance(statement, dict):
+        return False
+    condition = as_dict(as_dict(statement.get("Condition")).get("BoolIfExists"))
+    return (
+        statement.get("Effect") == "Deny"
+        and as_list(statement.get("Action")) == ["kms:CreateGrant"]
+        and statement.get("Principal") in ("*", {"AWS": "*"})
+        and statement.get("Resource") == "*"
+        and condition.get("kms:GrantIsForAWSResource") == "false"
+        and condition.get("aws:PrincipalIsAWSService") == "false"
+    )
+
+
+@rule(
+    "PAY-SEC-007",
+    "A service's own secrets reach its container only through ECS secrets; its execution role "
+    "reads exactly those secrets and decrypts only via Secrets Manager. Their owner creates and "
+    "rotates them (paycompile rotates what it creates).",
+    (),
+    ("3.6.1", "7.2.1", "7.2.2", "8.3.2"),
+)
+def service_secrets(graph: Graph) -> list[str]:
+    problems = []
+    for task in graph.of_kind(Kind.TASK_DEFINITION):
+        injected = as_dict(task.props.get("secrets"))
+        role = node_at(graph, task.props.get("execution_role"), Kind.IAM_ROLE)
+        statements = [as_dict(s) for s in as_list(role.props.get("statements"))] if role else []
+        readable = [
+            resource
+            for s in statements
+            if "secretsmanager:GetSecretValue" in as_list(s.get("Action"))
+            for resource in as_list(s.get("Resource"))
+        ]
+        wanted = [_read_pattern(value) for value in injected.values()]
+        if sorted(map(repr, readable)) != sorted(set(map(repr, wanted))):
+            problems.append(
+                f"{task.logical_id}: its execution role reads {len(readable)} secrets, "
+                f"the container is given {len(set(map(repr, wanted)))}"
+            )
+        problems += [
+            f"{task.logical_id}: {s.get('Sid')} decrypts outside Secrets Manager"
+            for s in statements
+            if "kms:Decrypt" in as_list(s.get("Action"))
+            and "kms:ViaService" not in as_dict(as_dict(s.get("Condition")).get("StringEquals"))
+        ]
+    return problems
+
+
+def _read_pattern(value_from: Any) -> Any:
+    """The IAM resource that reads the secret a valueFrom names: the ARN without a JSON key's
+    `:<key>::` tail, and a partial ARN (a name) with the `-??????` suffix wildcard."""
+    if isinstance(value_from, Concat):
+        *head, last = value_from.parts
+        return Concat((*head, _without_key(str(last)) + "-??????"))
+    return _without_key(str(value_from))
+
+
+def _without_key(arn: str) -> str:
+    return arn[: -len("::")].rsplit(":", 1)[0] if arn.endswith("::") else arn

@@ -56,14 +56,23 @@ def dashboard(graph: Graph) -> list[str]:
     return problems
 
 
-def _alarmed(graph: Graph, namespace: str, metric: str, dimension: str, node: Node) -> bool:
-    return any(
-        alarm.props.get("namespace") == namespace
-        and alarm.props.get("metric") == metric
-        and isinstance(ref := as_dict(alarm.props.get("dimensions")).get(dimension), Ref)
-        and ref.target == node.logical_id
+Watch = tuple[str, str, str, str]
+
+
+def _watches(graph: Graph) -> set[Watch]:
+    """(namespace, metric, dimension, logical id) for every alarm dimension naming a node.
+
+    Built once per check: asking each watched node's question of every alarm would be
+    quadratic in the number of services (each service adds alarms and watched nodes). Only
+    text can equal the namespaces and metrics asked for, so other values are left out."""
+    return {
+        (namespace, metric, dimension, ref.target)
         for alarm in graph.of_kind(Kind.ALARM)
-    )
+        if isinstance(namespace := alarm.props.get("namespace"), str)
+        and isinstance(metric := alarm.props.get("metric"), str)
+        for dimension, ref in as_dict(alarm.props.get("dimensions")).items()
+        if isinstance(ref, Ref)
+    }
 
 
 @rule(
@@ -91,10 +100,11 @@ def alarms(graph: Graph) -> list[str]:
         (node, "AWS/ApplicationELB", "UnHealthyHostCount", "TargetGroup")
         for node in graph.of_kind(Kind.TARGET_GROUP)
     ]
+    watches = _watches(graph)
     problems = [
         f"no {metric} alarm on {node.logical_id}"
         for node, namespace, metric, dimension in wanted
-        if not _alarmed(graph, namespace, metric, dimension, node)
+        if (namespace, metric, dimension, node.logical_id) not in watches
     ]
     for alarm in graph.of_kind(Kind.ALARM):
         topic = node_at(graph, alarm.props.get("topic"), Kind.SNS_TOPIC)
@@ -276,4 +286,50 @@ def log_groups(graph: Graph) -> list[str]:
         for kind in as_list(cluster.props.get("log_exports") or [])
         if f"/aws/rds/cluster/{cluster.name}/{kind}" not in names
     ]
+    problems += [
+        f"{cluster.logical_id}: Container Insights' log group is not in the graph"
+        for cluster in graph.of_kind(Kind.ECS_CLUSTER)
+        if cluster.props.get("container_insights")
+        and f"/aws/ecs/containerinsights/{cluster.name}/performance" not in names
+    ]
+    # A rotation function's log group, which Lambda would otherwise create by itself.
+    problems += [
+        f"{rotation.logical_id}: its function's /aws/lambda/{rotation.name} is no log group "
+        "of the graph"
+        for rotation in graph.of_kind(Kind.SECRET_ROTATION)
+        if f"/aws/lambda/{rotation.name}" not in names
+    ]
+    return problems
+
+
+@rule(
+    "PAY-OPS-007",
+    "The ALB access-log bucket keeps versions, sends object events to EventBridge and logs its "
+    "requests into a second private bucket; retained environments lock each log object for a "
+    "year, ephemeral ones lock nothing.",
+    (),
+    ("10.2.1", "10.3.2", "10.3.3", "10.5.1"),
+)
+def log_buckets(graph: Graph) -> list[str]:
+    problems = []
+    retained = graph.lifecycle == "retained"
+    for balancer in graph.of_kind(Kind.LOAD_BALANCER):
+        bucket = node_at(graph, balancer.props.get("access_logs_bucket"), Kind.BUCKET)
+        if bucket is None:
+            problems.append(f"{balancer.logical_id} logs to no bucket of the graph")
+            continue
+        props = bucket.props
+        if props.get("versioning") != "Enabled":
+            problems.append(f"{bucket.logical_id} keeps no object versions")
+        if props.get("eventbridge") is not True:
+            problems.append(f"{bucket.logical_id} sends no event notifications")
+        target = node_at(graph, as_dict(props.get("logging")).get("bucket"), Kind.BUCKET)
+        if target is None or target is bucket:
+            problems.append(f"{bucket.logical_id} logs its requests into no other bucket")
+        lock = as_dict(props.get("object_lock"))
+        days = lock.get("days")
+        if retained and not (isinstance(days, int) and days >= policy.LOG_RETENTION_DAYS):
+            problems.append(f"{bucket.logical_id}: retained logs locked {days!r} days, want 365")
+        if not retained and lock:
+            problems.append(f"{bucket.logical_id}: an ephemeral bucket must not lock its objects")
     return problems

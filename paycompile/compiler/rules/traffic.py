@@ -230,13 +230,18 @@ def security_group_chain(graph: Graph) -> list[str]:
             opened.add((group.logical_id, port, peer_id or raw_peer))
     # The chain must also be complete, or the platform serves nothing.
     required: list[tuple[str, object, object]] = [(group, 443, ANYWHERE[0]) for group in alb]
-    required += [(task, port, group) for task, port in task_ports.items() for group in alb]
     required += [(group, DB_PORT, peer) for group in database for peer in [*task_ports, *rotation]]
     required += [
         (group, HTTPS_PORT, peer) for group in endpoints for peer in [*task_ports, *rotation]
     ]
     problems += [
         f"{g} lacks ingress on {p} from {s}" for g, p, s in required if (g, p, s) not in opened
+    ]
+    # Each service's tasks admit the load balancer that serves them (one of several).
+    problems += [
+        f"{task} lacks ingress on {port} from {' or '.join(sorted(alb)) or 'a load balancer'}"
+        for task, port in task_ports.items()
+        if not any((task, port, group) in opened for group in alb)
     ]
     return problems
 

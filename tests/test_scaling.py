@@ -1,0 +1,187 @@
+"""Per-service cost stays flat: the work each stage does grows with the services, not their square.
+
+No test here times anything: each counts the calls a quadratic slip would multiply (intersections
+of route patterns, scans of the graph by kind, renders of one resource), at a few services and at
+the spec's cap, and the faster paths are checked against the plain all-pairs answer.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+import paycompile
+from paycompile.compiler.graph import Graph, Kind
+from paycompile.compiler.rules import violations
+from paycompile.spec import policy, routes
+from paycompile.spec.base import Problem
+from paycompile.spec.service import Service
+from tests.conftest import REFERENCE_SPEC
+
+
+def _spec_with(count: int) -> paycompile.PlatformSpec:
+    """The reference spec with `count` copies of its service, each on a path of its own (the
+    shape benchmarks/bench.py measures)."""
+    document: dict[str, Any] = yaml.safe_load(REFERENCE_SPEC.read_text())
+    template = document["services"][0]
+    document["services"] = [
+        {
+            **template,
+            "name": "api" if i == 0 else f"svc{i:03d}",
+            "route": {"path": f"/s{i}/*"},
+            "load_balancer": 1 + i // policy.SERVICES_PER_LOAD_BALANCER,
+        }
+        for i in range(count)
+    ]
+    return paycompile.load_spec_text(yaml.safe_dump(document), "platform.yaml")
+
+
+@contextmanager
+def _counting(owner: Any, name: str) -> Iterator[Counter[str]]:
+    """Count the calls of `owner.name` while the block runs."""
+    calls: Counter[str] = Counter()
+    original: Callable[..., Any] = getattr(owner, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return original(*args, **kwargs)
+
+    setattr(owner, name, counted)
+    try:
+        yield calls
+    finally:
+        setattr(owner, name, original)
+
+
+SMALL, LARGE = 2, policy.MAX_SERVICES
+
+
+# --- route conflicts: only the pairs that can conflict are intersected ------------------------
+
+
+def test_distinct_paths_are_apart_without_intersecting_them() -> None:
+    services = list(_spec_with(LARGE).services)
+    with _counting(routes, "patterns_overlap") as calls:
+        assert routes.route_conflicts(services) == []
+    assert calls["patterns_overlap"] == 0
+
+
+def _all_pairs(services: list[Service]) -> list[Problem]:
+    """The plain answer: every pair, in order."""
+    routed = [(index, service) for index, service in enumerate(services) if service.route]
+    found: list[Problem] = []
+    for (_, first), (index, second) in combinations(routed, 2):
+        conflict = routes._conflict(first, second)
+        if conflict:
+            found.append(((index, "route"), conflict, second.route))
+    return found
+
+
+ROUTES = st.one_of(
+    st.none(),
+    st.builds(lambda p: {"path": "/" + p}, st.text(alphabet="ab/*?", max_size=4)),
+    st.builds(
+        lambda h: {"host": h},
+        st.sampled_from(["a.example.com", "*.example.com", "b.a.example.com", "*.a.example.com"]),
+    ),
+)
+PRIORITIES = st.sampled_from([None, None, 5, 6])
+
+
+@given(drawn=st.lists(st.tuples(ROUTES, PRIORITIES), max_size=6))
+def test_route_conflicts_are_the_all_pairs_answer(
+    drawn: list[tuple[dict[str, str] | None, int | None]],
+) -> None:
+    services = []
+    for index, (route, priority) in enumerate(drawn):
+        if route is not None and priority is not None:
+            route = {**route, "priority": priority}  # type: ignore[dict-item]
+        try:
+            services.append(
+                Service.model_validate(
+                    {"name": f"s{index}", "image": "nginx:1.27", "port": 9000, "route": route}
+                )
+            )
+        except ValidationError:
+            assume(False)
+    found = [(where, str(error), route) for where, error, route in routes.route_conflicts(services)]
+    expected = [(where, f"{error}", route) for where, error, route in _all_pairs(services)]
+    assert [(w, r) for w, _, r in found] == [(w, r) for w, _, r in expected]
+    assert all(want in got for (_, got, _), (_, want, _) in zip(found, expected, strict=True))
+
+
+# --- rules: a fixed number of scans of the graph, whatever the service count ------------------
+
+
+def _of_kind_calls(graph: Graph) -> int:
+    with _counting(Graph, "of_kind") as calls:
+        assert violations(graph) == []
+    return calls["of_kind"]
+
+
+def test_the_rules_scan_the_graph_a_fixed_number_of_times() -> None:
+    small = paycompile.compile_spec(_spec_with(SMALL))
+    large = paycompile.compile_spec(_spec_with(LARGE))
+    assert len(large.of_kind(Kind.ECS_SERVICE)) == 2 * LARGE  # blue and green
+    assert _of_kind_calls(large) == _of_kind_calls(small)
+
+
+# --- rendering: a resource is rendered to find its references only when it must wait ---------
+
+
+def test_only_resources_that_wait_are_rendered_to_order_them() -> None:
+    pytest.importorskip("troposphere")
+    from paycompile.backends.cfn import template
+
+    graph = paycompile.compile_spec(_spec_with(SMALL))
+    rendered: list[str] = []
+    original = template.referenced
+
+    def spy(value: Any) -> Iterator[str]:
+        if isinstance(value, dict) and str(value.get("Type", "")).startswith("AWS::"):
+            rendered.append(value["Type"])  # a whole resource, rendered to read its references
+        return original(value)
+
+    template.referenced = spy  # type: ignore[assignment]
+    try:
+        built = template.build_template(graph)
+    finally:
+        template.referenced = original  # type: ignore[assignment]
+    waiting = [node for node in graph if node.depends_on]
+    assert waiting, "the reference graph orders some resources explicitly"
+    assert len(rendered) < len(built.resources) / 4
+
+
+# --- the collector pauses for a bounded command, and only for it -----------------------------
+
+
+def test_a_build_pauses_the_cycle_collector_and_restores_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from paycompile.cli import build, main
+
+    seen: list[bool] = []
+    original = build.write_output
+
+    def writing(destination: str, text: str) -> None:
+        seen.append(gc.isenabled())
+        original(destination, text)
+
+    monkeypatch.setattr(build, "write_output", writing)
+    assert gc.isenabled()
+    out = tmp_path / "template.json"
+    assert main(["build", str(REFERENCE_SPEC), "--backend", "cfn", "-o", str(out)]) == 0
+    assert seen == [False] and gc.isenabled() and out.exists()
+    assert main(["build", str(REFERENCE_SPEC), "-o", str(tmp_path / "missing" / "\0")]) != 0
+    assert gc.isenabled()  # restored on failure too
