@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from conftest import REFERENCE_SPEC
 
 import paycompile
 from paycompile.compiler.compile import build_graph
@@ -18,6 +17,7 @@ from tests import builds
 from tests.checkers.judge_network import Graph as Reachability
 from tests.checkers.model import Ports
 from tests.checkers.read_cfn import read_template
+from tests.conftest import REFERENCE_SPEC
 
 REFERENCE_TEXT = REFERENCE_SPEC.read_text()
 PSP = "185.60.216.0/24"  # tests/specs/routed.yaml: the range web declares for its PSP
@@ -115,6 +115,46 @@ def test_a_load_balancer_without_a_web_acl_breaks_pay_waf_001() -> None:
     (association,) = graph.of_kind(Kind.WEB_ACL_ASSOCIATION)
     del graph.nodes[association.logical_id]
     assert "PAY-WAF-001: Alb has no web ACL associated" in violations(graph)
+
+
+def test_one_web_acl_guards_every_load_balancer() -> None:
+    """routed.yaml serves adm from a second load balancer: both sit behind the platform's ACL."""
+    template = builds.template(builds.ROUTED)
+    balancers = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    (acl,) = resources(template, "AWS::WAFv2::WebACL")
+    associations = resources(template, "AWS::WAFv2::WebACLAssociation").values()
+    assert (
+        sorted(a["ResourceArn"]["Ref"] for a in associations)
+        == sorted(balancers)
+        == [
+            "Alb",
+            "Alb2",
+        ]
+    )
+    assert all(a["WebACLArn"] == {"Fn::GetAtt": [acl, "Arn"]} for a in associations)
+
+
+def test_the_pulumi_plan_associates_every_load_balancer() -> None:
+    plan = builds.plan(builds.ROUTED)
+    arns = {
+        r["answered"]["arn"]
+        for r in plan["resources"]
+        if r["type"] == "aws:lb/loadBalancer:LoadBalancer"
+    }
+    guarded = [
+        r["inputs"]["resourceArn"]
+        for r in plan["resources"]
+        if r["type"] == "aws:wafv2/webAclAssociation:WebAclAssociation"
+    ]
+    assert len(arns) == 2 and sorted(guarded) == sorted(arns)
+
+
+def test_a_second_load_balancer_without_a_web_acl_breaks_pay_waf_001() -> None:
+    graph = build_graph(paycompile.load_spec(builds.ROUTED))
+    del graph.nodes["WafAlb2Association"]
+    found = violations(graph)
+    assert "PAY-WAF-001: Alb2 has no web ACL associated" in found
+    assert not any("Alb has no web ACL" in line for line in found)
 
 
 # --- egress ----------------------------------------------------------------------------------

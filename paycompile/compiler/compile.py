@@ -45,7 +45,7 @@ def build_graph(spec: PlatformSpec) -> Graph:
         add_release_inputs(builder, service)
     network = add_network(builder, logs_key)
     traffic = add_traffic(builder, network)
-    add_edge(builder, traffic.load_balancer, logs_key)
+    add_edge(builder, [edge.load_balancer for _, edge in sorted(traffic.edges.items())], logs_key)
     secret = add_master_secret(builder, data_key)
     cluster = add_compute(builder, network, traffic, logs_key, Credentials(secret, data_key))
     data = add_data(builder, network, traffic, secret, data_key, logs_key)

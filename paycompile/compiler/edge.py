@@ -3,6 +3,7 @@ logged to an encrypted log group (PAY-WAF-001, PCI DSS v4.0 6.4.2)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from paycompile.compiler.builder import Builder, arn, ref
@@ -34,14 +35,20 @@ WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
 REDACTED_HEADERS = ("authorization", "cookie")
 
 
-def add_edge(builder: Builder, load_balancer: Node, logs_key: Node) -> Node:
-    """The web ACL, its association with the load balancer and its logging; returns the ACL."""
+def add_edge(builder: Builder, load_balancers: Sequence[Node], logs_key: Node) -> Node:
+    """The platform's one web ACL, associated with every load balancer, and its logging;
+    returns the ACL. One ACL, not one per load balancer: WAF lets one regional ACL guard many
+    ALBs, the policy is the platform's (not a service's), and one ACL is one set of rules,
+    metrics and logs to read (docs/design.md)."""
     acl = builder.add(Kind.WEB_ACL, ("waf",), _acl_props(builder))
-    builder.add(
-        Kind.WEB_ACL_ASSOCIATION,
-        ("waf", "association"),
-        {"web_acl": ref(acl, "arn"), "resource": ref(load_balancer, "arn")},
-    )
+    for number, load_balancer in enumerate(load_balancers, start=1):
+        # The first keeps the id it always had: renaming it would re-create the association.
+        which = () if number == 1 else (load_balancer.logical_id,)
+        builder.add(
+            Kind.WEB_ACL_ASSOCIATION,
+            ("waf", *which, "association"),
+            {"web_acl": ref(acl, "arn"), "resource": ref(load_balancer, "arn")},
+        )
     log_name = f"{WAF_LOG_GROUP_PREFIX}{builder.name()}"
     log_group = log_group_node(builder, ("waf",), log_name, logs_key)
     builder.add(
@@ -77,7 +84,7 @@ def _acl_props(builder: Builder) -> dict[str, Any]:
     ]
     return {
         "physical_name": builder.name("waf"),
-        "description": f"Protects the load balancer of {builder.name()}",
+        "description": f"Protects the load balancers of {builder.name()}",
         "scope": WAF_SCOPE,
         "default_action": WAF_DEFAULT_ACTION,
         "managed_rule_groups": managed,

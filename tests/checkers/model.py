@@ -294,6 +294,7 @@ class WafLogging:
     redacted: tuple[str, ...]  # header names kept out of the logs (lower case)
 
 
+@dataclass
 class Bucket:
     """What protects a bucket's objects: versions, where its server access logs go, whether its
     object events reach EventBridge, and its default Object Lock retention."""

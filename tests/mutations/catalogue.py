@@ -703,6 +703,13 @@ MUTATIONS: tuple[Mutation, ...] = (
         "no web ACL (WAF) in front of it",
     ),
     row(
+        "waf-second-alb-unassociated",
+        "every load balancer sits behind the web ACL, not only the first",
+        both("waf_second_alb_unassociated"),
+        "Alb2: no web ACL (WAF) in front of it",
+        spec=ROUTED,
+    ),
+    row(
         "waf-sqli-dropped",
         "the web ACL runs AWS's SQL injection rules",
         both("waf_sqli_dropped"),

@@ -562,6 +562,11 @@ def waf_unassociated(t: Template) -> None:
     del t["Resources"]["WafAssociation"]
 
 
+def waf_second_alb_unassociated(t: Template) -> None:
+    """routed.yaml's adm is served by a second load balancer, which must be guarded too."""
+    del t["Resources"]["WafAlb2Association"]
+
+
 def _waf_rules(t: Template) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = props(t, "Waf")["Rules"]
     return rules

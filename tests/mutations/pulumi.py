@@ -591,6 +591,11 @@ def waf_unassociated(p: Plan) -> None:
     remove(p, "WafAssociation")
 
 
+def waf_second_alb_unassociated(p: Plan) -> None:
+    """routed.yaml's adm is served by a second load balancer, which must be guarded too."""
+    remove(p, "WafAlb2Association")
+
+
 def _waf_rules(p: Plan) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = inputs(p, "Waf")["rules"]
     return rules

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from paycompile.compiler.graph import Graph, Kind, Node, Ref
 from paycompile.compiler.rules.helpers import (
     ANYWHERE,
@@ -299,7 +301,7 @@ _WAF_REDACTED = {"authorization", "cookie"}
 
 @rule(
     "PAY-WAF-001",
-    "The internet-facing load balancer sits behind a regional AWS WAF web ACL running AWS's "
+    "Every internet-facing load balancer sits behind a regional AWS WAF web ACL running AWS's "
     "common, known-bad-inputs, SQL-injection and IP-reputation rule groups and a per-IP rate "
     "limit, with metrics on, logged to an encrypted aws-waf-logs-* log group without the "
     "Authorization and Cookie headers.",
@@ -312,6 +314,8 @@ def web_application_firewall(graph: Graph) -> list[str]:
         str(getattr(association.props.get("resource"), "target", "")): association
         for association in graph.of_kind(Kind.WEB_ACL_ASSOCIATION)
     }
+    # Each ACL is judged once, however many load balancers it guards (one for the platform).
+    acls: dict[str, Node] = {}
     for balancer in graph.of_kind(Kind.LOAD_BALANCER):
         association = guarded.get(balancer.logical_id)
         acl = (
@@ -319,9 +323,12 @@ def web_application_firewall(graph: Graph) -> list[str]:
         )
         if acl is None:
             problems.append(f"{balancer.logical_id} has no web ACL associated")
-            continue
+        else:
+            acls[acl.logical_id] = acl
+    logging = graph.of_kind(Kind.WAF_LOGGING)
+    for _, acl in sorted(acls.items()):
         problems += [f"{acl.logical_id}: {problem}" for problem in _acl_problems(acl)]
-        problems += _waf_logging_problems(graph, acl)
+        problems += _waf_logging_problems(graph, acl, logging)
     return problems
 
 
@@ -352,11 +359,9 @@ def _acl_problems(acl: Node) -> list[str]:
     return problems
 
 
-def _waf_logging_problems(graph: Graph, acl: Node) -> list[str]:
+def _waf_logging_problems(graph: Graph, acl: Node, logging: Iterable[Node]) -> list[str]:
     configs = [
-        node
-        for node in graph.of_kind(Kind.WAF_LOGGING)
-        if node_at(graph, node.props.get("web_acl"), Kind.WEB_ACL) is acl
+        node for node in logging if node_at(graph, node.props.get("web_acl"), Kind.WEB_ACL) is acl
     ]
     if not configs:
         return [f"{acl.logical_id} is not logged"]
