@@ -231,6 +231,20 @@ def _lifecycle_settings(draw: st.DrawFn, environment: str) -> dict[str, Any]:
     }
 
 
+def _s3_egress(draw: st.DrawFn, region: str) -> dict[str, Any]:
+    """Where the region's S3 prefix list is not known, the spec names one or opts into HTTPS
+    anywhere (PAY-NET-004); where it is known, it may still do either."""
+    known = region in policy.S3_PREFIX_LISTS
+    choice = draw(
+        st.sampled_from(["none", "named", "anywhere"] if known else ["named", "anywhere"])
+    )
+    if choice == "named":
+        return {
+            "s3_prefix_list_id": "pl-" + draw(st.text("0123456789abcdef", min_size=8, max_size=8))
+        }
+    return {"https_egress_anywhere": True} if choice == "anywhere" else {}
+
+
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     region = draw(st.sampled_from(policy.ACCEPTED_REGIONS))
@@ -250,6 +264,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             "availability_zones": 3,
             "nat_gateways": settings["nat_gateways"],
             "flow_logs": settings["flow_logs"],
+            **_s3_egress(draw, region),
         },
         "tls": {
             "certificate_arn": f"arn:{partition}:acm:{region}:123456789012:certificate/{CERT_ID}",

@@ -304,6 +304,18 @@ BREAKAGES: list[tuple[str, PulumiEdit, str, tuple[str, ...]]] = [
         "prod",
         ("databases.DbCluster.deletion_protection",),
     ),
+    (
+        "waf-sql-injection-rules-dropped",
+        pulumi_edits.waf_sqli_dropped,
+        "dev",
+        ("web_acls.Waf.managed_groups",),
+    ),
+    (
+        "waf-unassociated",
+        pulumi_edits.waf_unassociated,
+        "dev",
+        ("waf_associations: only in cfn",),
+    ),
 ]
 
 

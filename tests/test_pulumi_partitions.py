@@ -35,6 +35,9 @@ PENDING: dict[str, dict[str, str]] = {"aws-cn": {}, "aws-us-gov": {}}
 def plan_in(region: str, partition: str) -> dict[str, Any]:
     document = yaml.safe_load((ROOT / "examples" / "platform.yaml").read_text())
     document["region"] = region
+    # paycompile knows the S3 prefix list of a few regions only (PAY-NET-004): any id will do
+    # for a plan, which never looks it up.
+    document["network"]["s3_prefix_list_id"] = "pl-0123abcd"
     document["tls"]["certificate_arn"] = (
         f"arn:{partition}:acm:{region}:123456789012:certificate/0f3c4b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c"
     )

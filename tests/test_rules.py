@@ -30,11 +30,13 @@ SEED_FAILURES = {f"F{n}" for n in range(1, 20)}
 # The invariants contract section 2 lists without a seed failure.
 UNSEEDED = {
     "PAY-NET-003",
+    "PAY-NET-004",
     "PAY-SEC-001",
     "PAY-SEC-002",
     "PAY-SEC-005",
     "PAY-SEC-006",
     "PAY-SEC-007",
+    "PAY-WAF-001",
     "PAY-DB-002",
     "PAY-DB-004",
     "PAY-OPS-006",
@@ -188,6 +190,33 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
         "dev",
         lambda g: props(g, "PrivateRoutes1", default_route={"gateway": Ref("Igw")}),
     ),
+    # Tasks open HTTPS anywhere with no reason, and an endpoint gone (PAY-NET-004).
+    "tasks reach 443 anywhere without a reason": (
+        "PAY-NET-004",
+        "dev",
+        lambda g: props(g, "ApiTasksSg", https_anywhere=None),
+    ),
+    "no logs endpoint": ("PAY-NET-004", "dev", lambda g: drop(g, "EndpointLogs")),
+    # The WAF: off the load balancer, a managed group dropped, unredacted logs (PAY-WAF-001).
+    "no web ACL on the ALB": ("PAY-WAF-001", "dev", lambda g: drop(g, "WafAssociation")),
+    "no SQL injection rules": (
+        "PAY-WAF-001",
+        "dev",
+        lambda g: props(
+            g,
+            "Waf",
+            managed_rule_groups=[
+                group
+                for group in g["Waf"].props["managed_rule_groups"]
+                if group["name"] != "AWSManagedRulesSQLiRuleSet"
+            ],
+        ),
+    ),
+    "WAF logs keep the cookie": (
+        "PAY-WAF-001",
+        "dev",
+        lambda g: props(g, "WafLogging", redacted_headers=["authorization"]),
+    ),
     "flow log of accepted traffic only": (
         "PAY-NET-003",
         "dev",
@@ -323,7 +352,9 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
     "no rotation": (
         "PAY-SEC-004",
         "dev",
-        lambda g: drop(g, "DbSecretRotation", "DbFromRotationIngress"),
+        lambda g: drop(
+            g, "DbSecretRotation", "DbFromRotationIngress", "EndpointsFromRotationIngress"
+        ),
     ),
     "rotation every 90 days": (
         "PAY-SEC-004",

@@ -48,6 +48,10 @@ KIND_OF_TYPE: dict[str, Kind] = {
     "AWS::Backup::BackupSelection": Kind.BACKUP_SELECTION,
     "AWS::StepFunctions::StateMachine": Kind.STATE_MACHINE,
     "AWS::SSM::Parameter": Kind.SSM_PARAMETER,
+    "AWS::WAFv2::WebACL": Kind.WEB_ACL,
+    "AWS::WAFv2::WebACLAssociation": Kind.WEB_ACL_ASSOCIATION,
+    "AWS::WAFv2::LoggingConfiguration": Kind.WAF_LOGGING,
+    "AWS::EC2::VPCEndpoint": Kind.VPC_ENDPOINT,
 }
 HELPER_TYPES = frozenset(
     {

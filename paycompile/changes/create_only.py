@@ -96,6 +96,16 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "Ipv4NetmaskLength",
         "VpcEncryptionControl",
     ),
+    "AWS::EC2::VPCEndpoint": (
+        "DnsOptions/PrivateDnsPreference",
+        "DnsOptions/PrivateDnsSpecifiedDomains",
+        "ResourceConfigurationArn",
+        "ServiceName",
+        "ServiceNetworkArn",
+        "ServiceRegion",
+        "VpcEndpointType",
+        "VpcId",
+    ),
     "AWS::EC2::VPCGatewayAttachment": ("VpcId",),
     "AWS::ECS::Cluster": ("ClusterName",),
     "AWS::ECS::Service": (
@@ -208,6 +218,15 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "StateMachineName",
         "StateMachineType",
     ),
+    "AWS::WAFv2::LoggingConfiguration": ("ResourceArn",),
+    "AWS::WAFv2::WebACL": (
+        "Name",
+        "Scope",
+    ),
+    "AWS::WAFv2::WebACLAssociation": (
+        "ResourceArn",
+        "WebACLArn",
+    ),
 }
 # A change to one of these may replace the resource, depending on the values.
 CONDITIONAL: dict[str, tuple[str, ...]] = {
@@ -262,6 +281,8 @@ NAME_PROPERTY: dict[str, str] = {
     "AWS::SSM::Parameter": "Name",
     "AWS::SecretsManager::Secret": "Name",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::WAFv2::LoggingConfiguration": "ResourceArn",
+    "AWS::WAFv2::WebACL": "Name",
 }
 # Types CloudFormation replaces by deleting the old resource first.
 DELETE_FIRST: frozenset[str] = frozenset(

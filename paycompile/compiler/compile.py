@@ -5,6 +5,7 @@ from __future__ import annotations
 from paycompile.compiler.builder import Builder, ref
 from paycompile.compiler.compute import Credentials, add_compute
 from paycompile.compiler.data import add_data, add_master_secret
+from paycompile.compiler.edge import add_edge
 from paycompile.compiler.graph import Concat, Graph, Kind, Pseudo
 from paycompile.compiler.network import add_network
 from paycompile.compiler.operations import add_operations
@@ -44,6 +45,7 @@ def build_graph(spec: PlatformSpec) -> Graph:
         add_release_inputs(builder, service)
     network = add_network(builder, logs_key)
     traffic = add_traffic(builder, network)
+    add_edge(builder, [edge.load_balancer for _, edge in sorted(traffic.edges.items())], logs_key)
     secret = add_master_secret(builder, data_key)
     cluster = add_compute(builder, network, traffic, logs_key, Credentials(secret, data_key))
     data = add_data(builder, network, traffic, secret, data_key, logs_key)
@@ -88,6 +90,7 @@ _EXPORTED: dict[Kind, tuple[tuple[str, str], ...]] = {
     Kind.BACKUP_PLAN: (("id", "Id"),),
     Kind.STATE_MACHINE: (("arn", "Arn"),),
     Kind.BUCKET: (("name", "Name"),),
+    Kind.WEB_ACL: (("arn", "Arn"),),
 }
 
 

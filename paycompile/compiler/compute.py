@@ -8,6 +8,7 @@ from typing import Any
 
 from paycompile.compiler import release
 from paycompile.compiler.builder import Builder, arn, ref
+from paycompile.compiler.endpoints import PRIVATE_ECR
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo
 from paycompile.compiler.network import Network
 from paycompile.compiler.release import COLORS
@@ -21,11 +22,6 @@ from paycompile.compiler.security import (
 from paycompile.compiler.service_secrets import container_secrets, secret_statements
 from paycompile.compiler.traffic import Traffic
 from paycompile.spec.model import Service
-
-PRIVATE_ECR = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)"
-)
-
 
 # Replace tasks one batch at a time without dropping below the desired count, and roll back a
 # deployment whose tasks never become healthy (the circuit breaker).
@@ -104,10 +100,12 @@ def _service(
     )
     wiring = traffic.services[service.name]
     # The listener must forward to a target group before ECS registers tasks in it, and the
-    # tasks pull their image through the NAT gateways: both must exist first.
+    # tasks pull their image and call AWS through the NAT gateways or the VPC endpoints: all
+    # must exist first.
     waits_for = (
         (wiring.listener_rule or wiring.listener).logical_id,
         *(table.logical_id for table in network.private_route_tables),
+        *(endpoint.logical_id for endpoint in traffic.endpoints),
     )
     for color in COLORS:
         task = builder.add(

@@ -55,6 +55,11 @@ class Kind(StrEnum):
     BACKUP_SELECTION = "BackupSelection"
     STATE_MACHINE = "StateMachine"
     SSM_PARAMETER = "SsmParameter"
+    # The edge and the network's private paths to AWS (compiler/edge.py, compiler/endpoints.py).
+    WEB_ACL = "WebAcl"
+    WEB_ACL_ASSOCIATION = "WebAclAssociation"
+    WAF_LOGGING = "WafLogging"
+    VPC_ENDPOINT = "VpcEndpoint"
 
 
 # Kinds whose CloudFormation resource accepts tags (per the provider schemas): each must
@@ -67,6 +72,8 @@ TAGGABLE = frozenset(Kind) - {
     Kind.SECRET_ROTATION,
     Kind.SNS_SUBSCRIPTION,
     Kind.BACKUP_SELECTION,
+    Kind.WEB_ACL_ASSOCIATION,
+    Kind.WAF_LOGGING,
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from paycompile.compiler import release
 from paycompile.compiler.builder import Builder, elb_name, ref
+from paycompile.compiler.endpoints import add_endpoints, egress_rule, task_egress
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
 from paycompile.compiler.log_buckets import add_log_buckets, deny_insecure_transport
 from paycompile.compiler.network import Network
@@ -88,6 +89,8 @@ class Traffic:
     https_listener: Node
     database_security_group: Node
     rotation_security_group: Node
+    # The VPC endpoints the tasks reach AWS through: they must exist before a task starts.
+    endpoints: list[Node]
     services: dict[str, ServiceTraffic] = field(default_factory=dict)
     # Load balancer number -> its edge: each number some service is pinned to (1 by default).
     edges: dict[int, Edge] = field(default_factory=dict)
@@ -104,18 +107,22 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
     database_sg = _security_group(
         builder, "db", vpc, "Aurora cluster: MySQL from the service tasks only", []
     )
+    # The VPC endpoints' group: HTTPS in from the tasks and the rotation function only.
+    endpoints_sg = _security_group(
+        builder, "endpoints", vpc, "VPC interface endpoints: HTTPS from the platform only", []
+    )
     rotation_sg = _security_group(
         builder,
         "rotation",
         vpc,
         "Secret rotation function: Secrets Manager API and the database",
         [
-            _egress(443, ANYWHERE, "HTTPS to the Secrets Manager API"),
+            _egress(443, ref(endpoints_sg), "HTTPS to the Secrets Manager endpoint"),
             _egress(DB_PORT, ref(database_sg), "MySQL"),
         ],
     )
     service_sgs = {
-        service.name: _task_security_group(builder, service, vpc, database_sg)
+        service.name: _tasks_security_group(builder, vpc, service, endpoints_sg, database_sg)
         for service in spec.services
     }
     numbers = sorted({service.load_balancer for service in spec.services})
@@ -139,6 +146,14 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
                 ref(service_sgs[service.name]),
                 f"MySQL from {service.name}",
             )
+            _ingress(
+                builder,
+                endpoints_sg,
+                ("endpoints", "from", service.name),
+                443,
+                ref(service_sgs[service.name]),
+                f"HTTPS from {service.name}",
+            )
     _ingress(
         builder,
         database_sg,
@@ -147,6 +162,15 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         ref(rotation_sg),
         "MySQL from the rotation function",
     )
+    _ingress(
+        builder,
+        endpoints_sg,
+        ("endpoints", "from", "rotation"),
+        443,
+        ref(rotation_sg),
+        "HTTPS from the rotation function",
+    )
+    endpoints = add_endpoints(builder, network, endpoints_sg)
 
     bucket_policy = _access_log_bucket(builder, [edge_word(n) for n in numbers])
     balancers = {
@@ -168,7 +192,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         )
     first = edges[numbers[0]]
     traffic = Traffic(
-        first.load_balancer, first.https_listener, database_sg, rotation_sg, edges=edges
+        first.load_balancer, first.https_listener, database_sg, rotation_sg, endpoints, edges=edges
     )
     for service in spec.services:
         edge = edges[service.load_balancer]
@@ -261,18 +285,22 @@ def _edge(
     return Edge(number, security_group, load_balancer, https)
 
 
-def _task_security_group(builder: Builder, service: Service, vpc: Ref, database: Node) -> Node:
+def _tasks_security_group(
+    builder: Builder, vpc: Ref, service: Service, endpoints_sg: Node, database_sg: Node
+) -> Node:
+    """The tasks' group: egress narrowed to the endpoints, S3, the database and the spec's
+    declared destinations (PAY-NET-004); HTTPS anywhere only with the reason it carries."""
     with builder.serving(service.name):
-        return _security_group(
+        egress, https_anywhere = task_egress(builder, service, endpoints_sg, database_sg, DB_PORT)
+        group = _security_group(
             builder,
             f"{service.name}-tasks",
             vpc,
             f"Tasks of service {service.name}: traffic from the load balancer only",
-            [
-                _egress(443, ANYWHERE, "HTTPS to AWS APIs and image registries"),
-                _egress(DB_PORT, ref(database), "MySQL"),
-            ],
+            egress,
         )
+    group.props["https_anywhere"] = https_anywhere
+    return group
 
 
 def _security_group(
@@ -299,7 +327,7 @@ def _egress_to_services(services: list[Service], vpc_cidr: str) -> list[dict[str
 
 
 def _egress(port: int, peer: str | Ref, description: str) -> dict[str, Any]:
-    return {"protocol": "tcp", "port": port, "peer": peer, "description": description}
+    return egress_rule(port, peer, description)
 
 
 def _ingress(

@@ -59,6 +59,33 @@ EVIDENCE: dict[str, tuple[Evidence, ...]] = {
         _of(Kind.FLOW_LOG, props=("vpc", "traffic", "log_group", "role")),
         _of(Kind.LOG_GROUP, props=("kms_key",), via=(Kind.FLOW_LOG, "log_group")),
     ),
+    "PAY-NET-004": (
+        _of(
+            Kind.SECURITY_GROUP,
+            props=("egress", "https_anywhere"),
+            via=(Kind.ECS_SERVICE, "security_groups"),
+        ),
+        _of(
+            Kind.VPC_ENDPOINT,
+            props=(
+                "service_name",
+                "type",
+                "private_dns",
+                "subnets",
+                "security_groups",
+                "route_tables",
+            ),
+        ),
+    ),
+    "PAY-WAF-001": (
+        _of(
+            Kind.WEB_ACL,
+            props=("scope", "default_action", "managed_rule_groups", "rate_rule", "visibility"),
+        ),
+        _of(Kind.WEB_ACL_ASSOCIATION, props=("web_acl", "resource")),
+        _of(Kind.WAF_LOGGING, props=("web_acl", "log_group", "redacted_headers")),
+        _of(Kind.LOG_GROUP, props=("kms_key",), via=(Kind.WAF_LOGGING, "log_group")),
+    ),
     "PAY-TLS-001": (
         _of(Kind.LISTENER, props=("port", "protocol", "certificate_arn", "ssl_policy")),
     ),
@@ -78,6 +105,7 @@ EVIDENCE: dict[str, tuple[Evidence, ...]] = {
         _of(Kind.ECS_SERVICE, props=("security_groups", "port")),
         _of(Kind.DB_CLUSTER, props=("security_groups",)),
         _of(Kind.SECRET_ROTATION, props=("security_groups",)),
+        _of(Kind.VPC_ENDPOINT, props=("security_groups",)),
     ),
     "PAY-SEC-002": (
         _of(Kind.ECS_SERVICE, props=("subnets", "assign_public_ip")),

@@ -116,13 +116,6 @@ CDK_NAG: tuple[KnownFailure, ...] = (
         "with SSE-S3 (AES256), never SSE-KMS.",
     ),
     KnownFailure(
-        "PCI.DSS.321-ALBWAFEnabled",
-        ("Alb",),
-        BOTH,
-        "being fixed",
-        "no AWS WAF web ACL is associated with the ALB yet (PCI DSS v4.0 6.4.2).",
-    ),
-    KnownFailure(
         "PCI.DSS.321-IAMNoInlinePolicy",
         ("*Role",),
         BOTH,

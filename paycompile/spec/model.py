@@ -46,12 +46,14 @@ __all__ = [
     "HYPHENATED",
     "Backup",
     "Database",
+    "Edge",
     "Monitoring",
     "Network",
     "PlatformSpec",
     "Route",
     "Service",
     "Tls",
+    "Waf",
     "policy_error",
 ]
 
@@ -102,6 +104,27 @@ class Network(StrictModel):
         examples=[True],
     )
 
+    s3_prefix_list_id: Annotated[str, StringConstraints(pattern=policy.PREFIX_LIST_ID)] | None = (
+        Field(
+            default=None,
+            description="The id of the region's AWS-managed S3 prefix list "
+            "(`aws ec2 describe-managed-prefix-lists --filters "
+            "Name=prefix-list-name,Values=com.amazonaws.<region>.s3`): the tasks reach S3 "
+            "(ECR's image layers) through it and the gateway endpoint only. Known for "
+            f"{', '.join(policy.S3_PREFIX_LISTS)}; required elsewhere unless "
+            "https_egress_anywhere (PAY-NET-004).",
+            examples=["pl-63a5400a"],
+        )
+    )
+    https_egress_anywhere: bool = Field(
+        default=False,
+        description="Let every service's tasks open HTTPS (443) to any address, through NAT: "
+        "the fallback where the S3 prefix list is not known, or for a service that calls the "
+        "internet by name. Off by default: tasks reach the VPC endpoints, S3, the database and "
+        "what `services[].egress` declares (PAY-NET-004).",
+        examples=[False],
+    )
+
     @field_validator("cidr")
     @classmethod
     def _private_cidr(cls, value: str) -> str:
@@ -147,6 +170,29 @@ def _cidr_pattern() -> str:
     from paycompile.spec.schema import private_cidr_pattern
 
     return private_cidr_pattern()
+
+
+class Waf(StrictModel):
+    """The web ACL in front of the load balancer (PAY-WAF-001)."""
+
+    rate_limit: int = Field(
+        default=policy.WAF_RATE_LIMIT_DEFAULT,
+        ge=policy.WAF_RATE_LIMIT_RANGE[0],
+        le=policy.WAF_RATE_LIMIT_RANGE[1],
+        description="Requests one client IP may send in any 5 minutes before the WAF blocks it "
+        f"({policy.WAF_RATE_LIMIT_RANGE[0]} to {policy.WAF_RATE_LIMIT_RANGE[1]}).",
+        examples=[policy.WAF_RATE_LIMIT_DEFAULT],
+    )
+
+
+class Edge(StrictModel):
+    """What stands between the internet and the load balancer."""
+
+    waf: Waf = Field(
+        default_factory=Waf,
+        description="AWS WAF on the load balancer: AWS managed rules and a rate limit, logged.",
+        examples=[{"rate_limit": policy.WAF_RATE_LIMIT_DEFAULT}],
+    )
 
 
 class Tls(StrictModel):
@@ -488,6 +534,11 @@ class PlatformSpec(StrictModel):
             }
         ],
     )
+    edge: Edge = Field(
+        default_factory=Edge,
+        description="The edge: AWS WAF on the load balancer, and its rate limit.",
+        examples=[{"waf": {"rate_limit": policy.WAF_RATE_LIMIT_DEFAULT}}],
+    )
     services: list[Service] = Field(
         min_length=1,
         max_length=policy.MAX_SERVICES,
@@ -737,6 +788,7 @@ class PlatformSpec(StrictModel):
             )
         if self.lifecycle == "retained":
             problems += _retained_problems(self)
+        problems += _egress_problems(self)
         if problems:
             raise located(*problems)
         return self
@@ -772,3 +824,23 @@ def _retained_problems(spec: PlatformSpec) -> list[Problem]:
         message = f"{retained}: set monitoring.alarm_email, or its alarms notify no one"
         problems.append((("monitoring", "alarm_email"), policy_error("PAY-OPS-002", message), None))
     return problems
+
+
+def _egress_problems(spec: PlatformSpec) -> list[Problem]:
+    """The tasks reach S3 by its prefix list (PAY-NET-004): known for the region, named in the
+    spec, or replaced by the opt-in HTTPS-anywhere fallback."""
+    network = spec.network
+    if network.https_egress_anywhere or network.s3_prefix_list_id:
+        return []
+    if spec.region in policy.S3_PREFIX_LISTS:
+        return []
+    message = (
+        f"the S3 prefix list of {spec.region} is not known: set it (aws ec2 "
+        "describe-managed-prefix-lists), or opt into network.https_egress_anywhere: true"
+    )
+    return [(("network", "s3_prefix_list_id"), policy_error("PAY-NET-004", message), None)]
+
+
+def s3_prefix_list(spec: PlatformSpec) -> str | None:
+    """The S3 prefix list the tasks' egress names: the spec's, else the region's known one."""
+    return spec.network.s3_prefix_list_id or policy.S3_PREFIX_LISTS.get(spec.region)

@@ -24,6 +24,29 @@ EPHEMERAL_NAT_GATEWAYS = 1
 VPC_PREFIX_RANGE = (16, 20)
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # RFC 1918
 
+# The id of the AWS-managed prefix list `com.amazonaws.<region>.s3` (the same in every account of
+# a region), which the tasks' egress names so they reach S3 (ECR's image layers) through the
+# gateway endpoint and nothing else on 443 (PAY-NET-004). CloudFormation cannot look a prefix
+# list up, so the ids are data: checked 2026-11-29 against AWS's documented
+# `describe-prefix-lists` output and published templates. Elsewhere the spec names it
+# (`network.s3_prefix_list_id`) or opts into HTTPS anywhere (`network.https_egress_anywhere`).
+S3_PREFIX_LISTS: dict[str, str] = {
+    "us-east-1": "pl-63a5400a",
+    "us-west-2": "pl-68a54001",
+    "eu-west-1": "pl-6da54004",
+}
+PREFIX_LIST_ID = r"^pl-[0-9a-f]{8,17}$"
+# A destination a service declares (`services[].egress`) is a public range of at most this
+# many addresses' prefix: a PSP publishes its API's addresses; "the internet" is not one.
+EGRESS_MIN_PREFIX = 8
+
+# --- edge (WAF) ----------------------------------------------------------------------------
+
+# Requests one client IP may send in 5 minutes before the WAF blocks it (PAY-WAF-001): AWS
+# accepts 10 to 2,000,000,000; below 100 a busy office behind one NAT is blocked.
+WAF_RATE_LIMIT_DEFAULT = 2000
+WAF_RATE_LIMIT_RANGE = (100, 2_000_000_000)
+
 # --- regions -------------------------------------------------------------------------------
 
 # Region code -> ARN partition. Regions AWS has announced as generally available.

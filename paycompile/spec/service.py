@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -229,6 +230,45 @@ class Cutover(StrictModel):
     )
 
 
+class Egress(StrictModel):
+    """One destination outside AWS a service's tasks call, such as a PSP's API (PAY-NET-004)."""
+
+    cidr: str = Field(
+        description="The destination's public IPv4 range, in CIDR form, "
+        f"/{policy.EGRESS_MIN_PREFIX} or narrower. Security groups filter addresses, not "
+        "names: use the ranges the provider publishes.",
+        examples=["185.60.216.0/24"],
+    )
+    port: int = Field(ge=1, le=65535, description="The TCP port.", examples=[443])
+
+    @field_validator("cidr")
+    @classmethod
+    def _public_range(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "cidr", "not an IPv4 network in CIDR form: {e}", {"e": str(exc)}
+            ) from None
+        if str(network) != value:
+            raise PydanticCustomError(
+                "cidr", "write the network in CIDR form: {n}", {"n": str(network)}
+            )
+        if network.prefixlen < policy.EGRESS_MIN_PREFIX:
+            raise policy_error(
+                "PAY-NET-004",
+                f"{value} is not a destination but a large part of the internet: declare the "
+                f"provider's ranges (/{policy.EGRESS_MIN_PREFIX} or narrower), or opt into "
+                "network.https_egress_anywhere",
+            )
+        if not network.is_global:
+            raise policy_error(
+                "PAY-NET-004",
+                f"{value} is not a public (globally routed) range",
+            )
+        return value
+
+
 class Service(StrictModel):
     """One ECS Fargate service behind the load balancer, with blue and green target groups."""
 
@@ -322,6 +362,14 @@ class Service(StrictModel):
         description="Plain configuration for the container. Secret-looking names are refused "
         "(PAY-SEC-003): secrets belong in Secrets Manager.",
         examples=[{"LOG_LEVEL": "info"}],
+    )
+
+    egress: list[Egress] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Destinations outside AWS the tasks call (a PSP's API): each a public CIDR "
+        "and a TCP port. Nothing else outside the VPC is reachable (PAY-NET-004).",
+        examples=[[{"cidr": "185.60.216.0/24", "port": 443}]],
     )
 
     secrets: dict[ConfigKey, ServiceSecret] = Field(

@@ -32,6 +32,7 @@ DERIVED_TAGS = ("Environment", "Name")
 NOT_PHYSICAL_NAMES = {
     "DatabaseName",  # the schema created inside the cluster; MySQL forbids hyphens in it
     "MetricName",  # a CloudWatch metric, not a resource
+    "ServiceName",  # the AWS service a VPC endpoint connects to (com.amazonaws.<region>.<api>)
 }
 # Nested physical names (the property sits one level down in these types).
 NESTED_NAMES = {

@@ -57,6 +57,11 @@ class Expectation:
     backup_schedule: str = ""
     backup_retention_days: int = 30
     alarm_email: str | None = None
+    # service name -> the (cidr, port) destinations outside AWS it declares
+    egress: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # service name -> whether its tasks may open HTTPS anywhere (docs/security.md: the spec
+    # opts in, or the image comes from a registry outside the region's ECR)
+    https_anywhere: dict[str, bool] = field(default_factory=dict)
 
     def with_live(self, live: dict[str, str]) -> Expectation:
         """The same platform with other colours live (what a deployment after a cutover sees)."""
@@ -94,7 +99,23 @@ class Expectation:
             backup_schedule=merged["backup"]["schedule"],
             backup_retention_days=merged["backup"]["retention_days"],
             alarm_email=merged.get("monitoring", {}).get("alarm_email"),
+            egress={
+                s["name"]: [(e["cidr"], int(e["port"])) for e in s.get("egress", [])]
+                for s in services
+            },
+            https_anywhere={
+                s["name"]: merged["network"].get("https_egress_anywhere", False)
+                or not _regional_ecr(s["image"], merged["region"])
+                for s in services
+            },
         )
+
+
+def _regional_ecr(image: str, region: str) -> bool:
+    """Whether an image comes from a private ECR registry of the platform's region."""
+    registry = image.split("/", 1)[0]
+    parts = registry.split(".")
+    return len(parts) >= 4 and parts[1:3] == ["dkr", "ecr"] and parts[3] == region
 
 
 def _route(route: dict[str, str] | None) -> tuple[str, str] | None:

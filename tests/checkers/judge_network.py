@@ -49,10 +49,16 @@ def _within(net: Network, others: Iterable[Network]) -> bool:
     )
 
 
-class Graph:
-    """The nodes (holders with security groups, and the internet) and what links them."""
+PREFIX_LIST = "prefix-list"
+DESTINATION = "destination"  # an address range outside the VPC that the spec declares
 
-    def __init__(self, platform: Platform):
+
+class Graph:
+    """The nodes (holders with security groups, the internet, and the places outside the VPC
+    that rules name on their own: AWS prefix lists and the spec's declared destinations) and
+    what links them."""
+
+    def __init__(self, platform: Platform, destinations: Iterable[str] = ()):
         self.vpc = _networks(platform.vpc_cidrs)
         self.nodes = [h for h in platform.holders.values() if h.groups]
         self.outbound: dict[str, list[SgRule]] = {}
@@ -60,25 +66,35 @@ class Graph:
         for rule in platform.sg_rules:
             side = self.inbound if rule.inbound else self.outbound
             side.setdefault(rule.group, []).append(rule)
+        lists = sorted({str(r.peer.cidr) for r in platform.sg_rules if _is_list(r.peer)})
+        declared = sorted(set(destinations))
+        self.destinations = _networks(declared)
+        self.outside = [Holder(name, PREFIX_LIST, role=PREFIX_LIST) for name in lists] + [
+            Holder(cidr, DESTINATION, role=f"{DESTINATION}:{cidr}") for cidr in declared
+        ]
 
     def _covers(self, peer: Peer, node: Holder | None) -> bool:
         """Whether `peer` names `node` (None: the internet)."""
         if peer.group is not None:
-            return node is not None and peer.group in node.groups
+            return node is not None and node.type not in OUTSIDE and peer.group in node.groups
         cidr = str(peer.cidr)
-        if cidr.startswith("prefix-list:"):
-            return node is None  # AWS service ranges, outside the VPC
+        if _is_list(peer):
+            return node is not None and node.name == cidr  # AWS service ranges
         nets = _networks([cidr])
         if not nets or _within(nets[0], NOWHERE):
             return False
-        if node is not None:
+        if node is not None and node.type == DESTINATION:
+            return any(nets[0].overlaps(d) for d in _networks([node.name]))
+        if node is not None and node.type not in OUTSIDE:
             return any(nets[0].overlaps(v) for v in self.vpc if v.version == nets[0].version)
-        return not _within(nets[0], self.vpc)
+        if node is not None:
+            return False
+        return not _within(nets[0], [*self.vpc, *self.destinations])
 
     def _allowed(
         self, rules: dict[str, list[SgRule]], node: Holder | None, other: Holder | None
     ) -> list[Ports]:
-        if node is None:
+        if node is None or node.type in OUTSIDE:
             return [Ports("all", 0, 65535)]  # the internet sends and accepts anything
         return [
             r.ports for g in node.groups for r in rules.get(g, []) if self._covers(r.peer, other)
@@ -93,15 +109,17 @@ class Graph:
 
     def admitted(self, source: Holder | None, target: Holder | None) -> list[Ports]:
         """What `target`'s groups let in from `source`, whatever `source` may send."""
-        return [] if target is None else _merge(self._allowed(self.inbound, target, source))
+        if target is None or target.type in OUTSIDE:
+            return []  # what lies outside the VPC admits anything; what reaches it is the question
+        return _merge(self._allowed(self.inbound, target, source))
 
     def pairs(self, between: Callable[[Holder | None, Holder | None], list[Ports]]) -> Flows:
         """(source role, target role) -> the traffic `between` finds for each pair of ends."""
-        ends: list[Holder | None] = [None, *self.nodes]
+        ends: list[Holder | None] = [None, *self.nodes, *self.outside]
         found: Flows = {}
         for source in ends:
             for target in ends:
-                if source is target:
+                if source is target or (_outside(source) and _outside(target)):
                     continue
                 traffic = between(source, target)
                 if traffic:
@@ -111,6 +129,18 @@ class Graph:
 
     def flows(self) -> Flows:
         return self.pairs(self.flow)
+
+
+OUTSIDE = (PREFIX_LIST, DESTINATION)
+
+
+def _outside(node: Holder | None) -> bool:
+    """The internet, a prefix list or a declared destination: no security group of its own."""
+    return node is None or node.type in OUTSIDE
+
+
+def _is_list(peer: Peer) -> bool:
+    return str(peer.cidr).startswith("prefix-list:")
 
 
 def _role(node: Holder | None) -> str:
@@ -123,8 +153,8 @@ def _merge(ports: list[Ports]) -> list[Ports]:
     return [p for p in unique if not any(p != q and p.within(q) for q in unique)]
 
 
-def flows(platform: Platform) -> Flows:
-    return Graph(platform).flows()
+def flows(platform: Platform, destinations: Iterable[str] = ()) -> Flows:
+    return Graph(platform, destinations).flows()
 
 
 # ---------------------------------------------------------------- the allowed chain
@@ -140,9 +170,25 @@ def allowed(source: str, target: str, expected: Expectation) -> list[Ports]:
     workload = source.startswith("tasks:") or source == "rotation"
     if workload and target == "db":
         return [MYSQL]
-    if workload and target in (INTERNET, "endpoint"):
-        return [HTTPS]  # AWS APIs and image registries, through the NAT or an endpoint
+    if workload and target == "endpoint":
+        return [HTTPS]  # AWS APIs through the VPC's interface endpoints
+    if not source.startswith("tasks:"):
+        return []
+    service = source.removeprefix("tasks:")
+    anywhere = [HTTPS] if expected.https_anywhere.get(service) else []
+    if target == PREFIX_LIST:
+        return [HTTPS]  # S3 (ECR's image layers) through the gateway endpoint
+    if target == INTERNET:
+        return anywhere  # only where the spec opts in, or the image is outside the region's ECR
+    if target.startswith(f"{DESTINATION}:"):
+        cidr = target.removeprefix(f"{DESTINATION}:")
+        declared = expected.egress.get(service, [])
+        return anywhere + [Ports("tcp", port, port) for c, port in declared if c == cidr]
     return []
+
+
+def _destinations(expected: Expectation) -> list[str]:
+    return [cidr for declared in expected.egress.values() for cidr, _ in declared]
 
 
 def required(expected: Expectation) -> Iterator[tuple[str, str, Ports]]:
@@ -151,13 +197,17 @@ def required(expected: Expectation) -> Iterator[tuple[str, str, Ports]]:
     for service, port in sorted(expected.ports.items()):
         yield "alb", f"tasks:{service}", Ports("tcp", port, port)
         yield f"tasks:{service}", "db", MYSQL
+        yield f"tasks:{service}", "endpoint", HTTPS
+        for cidr, to in expected.egress.get(service, []):
+            yield f"tasks:{service}", f"{DESTINATION}:{cidr}", Ports("tcp", to, to)
     yield "rotation", "db", MYSQL
+    yield "rotation", "endpoint", HTTPS
 
 
 def judge_reachability(platform: Platform, expected: Expectation) -> list[str]:
     """What each holder's groups admit, and what can actually flow, against the allowed chain;
     and every link of the chain present."""
-    graph = Graph(platform)
+    graph = Graph(platform, _destinations(expected))
     found = graph.flows()
     problems = []
     for why, pairs in (("admitted", graph.pairs(graph.admitted)), ("open", found)):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from paycompile.spec.policy import TLS12_SSL_POLICIES
 from tests.checkers.expectation import Expectation
-from tests.checkers.model import EcsService, Forward, Platform
+from tests.checkers.model import EcsService, Forward, Platform, only_name
 from tests.checkers.normalise import generalise
 
 COLORS = ("blue", "green")
@@ -218,4 +218,63 @@ def judge_traffic(platform: Platform, expected: Expectation) -> list[str]:
     for name, group in sorted(platform.target_groups.items()):
         if group.service not in known:
             found.append(f"{name}: a target group of no service of the spec ({group.service})")
-    return found + judge_listeners(platform, expected) + judge_load_balancers(platform, expected)
+    return (
+        found
+        + judge_listeners(platform, expected)
+        + judge_load_balancers(platform, expected)
+        + judge_waf(platform, expected)
+    )
+
+
+# docs/rules.md, PAY-WAF-001: what the web ACL in front of the load balancer runs and logs.
+WAF_GROUPS = {
+    ("AWS", "AWSManagedRulesCommonRuleSet"),
+    ("AWS", "AWSManagedRulesKnownBadInputsRuleSet"),
+    ("AWS", "AWSManagedRulesSQLiRuleSet"),
+    ("AWS", "AWSManagedRulesAmazonIpReputationList"),
+}
+WAF_REDACTED = {"authorization", "cookie"}
+WAF_LOG_PREFIX = "aws-waf-logs-"
+
+
+def judge_waf(platform: Platform, expected: Expectation) -> list[str]:
+    """Every internet-facing load balancer is behind a web ACL that blocks with AWS's managed
+    groups and a rate limit, shows its metrics, and logs to an encrypted aws-waf-logs-* group
+    without the credential headers."""
+    found = []
+    acls = {acl for acl, resource in platform.waf_associations if resource}
+    guarded = {resource: acl for acl, resource in platform.waf_associations}
+    for name, balancer in sorted(platform.load_balancers.items()):
+        acl_name = guarded.get(name)
+        if balancer.internet_facing and acl_name not in platform.web_acls:
+            found.append(f"{name}: no web ACL (WAF) in front of it")
+    for name in sorted(acls & set(platform.web_acls)):
+        acl = platform.web_acls[name]
+        missing = sorted(group for _, group in WAF_GROUPS - set(acl.managed_groups))
+        if missing:
+            found.append(f"{name}: the web ACL does not run {', '.join(missing)}")
+        if acl.overridden:
+            found.append(f"{name}: the web ACL only counts {', '.join(sorted(acl.overridden))}")
+        if not acl.rate_limits:
+            found.append(f"{name}: the web ACL has no blocking rate limit")
+        if acl.scope != "REGIONAL" or not acl.metrics:
+            found.append(f"{name}: the web ACL is not regional with metrics and samples on")
+        found += _waf_logging(platform, name)
+    return found
+
+
+def _waf_logging(platform: Platform, acl: str) -> list[str]:
+    configs = [config for config in platform.waf_logging if config.acl == acl]
+    if not configs:
+        return [f"{acl}: the web ACL is not logged"]
+    found = []
+    for config in configs:
+        groups = [platform.log_groups.get(only_name(d) or "") for d in config.destinations]
+        if not groups or any(
+            g is None or not g.physical.startswith(WAF_LOG_PREFIX) or g.key is None for g in groups
+        ):
+            found.append(f"{acl}: the web ACL logs to no encrypted {WAF_LOG_PREFIX}* log group")
+        unredacted = sorted(WAF_REDACTED - set(config.redacted))
+        if unredacted:
+            found.append(f"{acl}: the web ACL's logs keep the {', '.join(unredacted)} header")
+    return found

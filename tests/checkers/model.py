@@ -275,6 +275,26 @@ class DbCluster:
 
 
 @dataclass
+class WebAcl:
+    """A WAF web ACL: what it runs and what it shows."""
+
+    name: str
+    scope: str
+    default_action: str  # "allow" or "block"
+    managed_groups: list[tuple[str, str]]  # (vendor, group) of each managed rule group it runs
+    overridden: list[str]  # managed groups whose actions are overridden to count
+    rate_limits: list[int]  # the limit of each rate-based rule that blocks
+    metrics: bool  # metrics and sampled requests on for the ACL and every rule
+
+
+@dataclass(frozen=True)
+class WafLogging:
+    acl: str | None
+    destinations: tuple[str, ...]  # normalised log destinations
+    redacted: tuple[str, ...]  # header names kept out of the logs (lower case)
+
+
+@dataclass
 class Bucket:
     """What protects a bucket's objects: versions, where its server access logs go, whether its
     object events reach EventBridge, and its default Object Lock retention."""
@@ -326,6 +346,9 @@ class Platform:
     instance_clusters: dict[str, str | None] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)  # SSM parameter -> its name
     buckets: list[str] = field(default_factory=list)
+    web_acls: dict[str, WebAcl] = field(default_factory=dict)
+    waf_associations: list[tuple[str | None, str | None]] = field(default_factory=list)
+    waf_logging: list[WafLogging] = field(default_factory=list)
     # Lambda functions the platform deploys by name (the rotation function): each logs to
     # /aws/lambda/<name>, which Lambda creates unencrypted and kept forever unless it exists.
     functions: list[str] = field(default_factory=list)

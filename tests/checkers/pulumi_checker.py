@@ -85,6 +85,8 @@ UNTAGGABLE = frozenset(
         "aws:backup/selection:Selection",
         RANDOM_PASSWORD,
         "random:index/randomId:RandomId",
+        "aws:wafv2/webAclAssociation:WebAclAssociation",
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     }
 )
 # Inputs that carry a physical name, by resource type (the default is `name`).
@@ -237,16 +239,24 @@ def _listeners(resources: list[dict[str, Any]]) -> list[str]:
     found = []
     listeners = of_type(resources, LISTENER)
     https = [item["inputs"] for item in listeners if item["inputs"].get("port") == 443]
-    if len(https) != 1:
-        return [f"want one listener on 443, got {len(https)}"]
-    listener = https[0]
-    if listener.get("protocol") != "HTTPS" or listener.get("sslPolicy") not in TLS12_SSL_POLICIES:
-        found.append(
-            "listener 443: want HTTPS with a TLS 1.2+ policy, got "
-            f"{listener.get('protocol')} {listener.get('sslPolicy')}"
-        )
-    if not str(listener.get("certificateArn", "")).startswith("arn:"):
-        found.append("listener 443 has no certificate")
+    # One HTTPS listener on each load balancer (a platform past 45 services has several), found
+    # by the load balancer ARN each listener was answered.
+    balancers = sorted(
+        str(b.get("answered", {}).get("arn")) for b in of_type(resources, LOAD_BALANCER)
+    )
+    if not https or sorted(str(listener.get("loadBalancerArn")) for listener in https) != balancers:
+        return [f"{len(https)} listeners on 443, want one per load balancer"]
+    for listener in https:
+        if (
+            listener.get("protocol") != "HTTPS"
+            or listener.get("sslPolicy") not in TLS12_SSL_POLICIES
+        ):
+            found.append(
+                "listener 443: want HTTPS with a TLS 1.2+ policy, got "
+                f"{listener.get('protocol')} {listener.get('sslPolicy')}"
+            )
+        if not str(listener.get("certificateArn", "")).startswith("arn:"):
+            found.append("listener 443 has no certificate")
     for item in listeners:
         inputs = item["inputs"]
         if inputs.get("port") == 80 and not all(

@@ -36,6 +36,8 @@ from tests.checkers.model import (
     TargetGroup,
     TaskDefinition,
     Topic,
+    WafLogging,
+    WebAcl,
     only_name,
 )
 from tests.checkers.normalise import CfnNormaliser, generalise, unique_index
@@ -538,6 +540,58 @@ def _rotation(r: Reader, name: str, p: Props, raw: Props) -> None:
         r.platform.functions.append(str(hosted.get("RotationLambdaName") or f"<unnamed:{name}>"))
 
 
+def _visible(config: Any) -> bool:
+    config = config if isinstance(config, dict) else {}
+    return (
+        config.get("CloudWatchMetricsEnabled") is True
+        and config.get("SampledRequestsEnabled") is True
+    )
+
+
+def _web_acl(r: Reader, name: str, p: Props, raw: Props) -> None:
+    managed, overridden, limits, metrics = [], [], [], _visible(p.get("VisibilityConfig"))
+    for rule in as_list(p.get("Rules")):
+        statement = rule.get("Statement", {})
+        metrics = metrics and _visible(rule.get("VisibilityConfig"))
+        group = statement.get("ManagedRuleGroupStatement")
+        if group:
+            managed.append((str(group.get("VendorName")), str(group.get("Name"))))
+            if "Count" in rule.get("OverrideAction", {}):
+                overridden.append(str(group.get("Name")))
+        rate = statement.get("RateBasedStatement")
+        if rate and "Block" in rule.get("Action", {}):
+            limits.append(int(rate.get("Limit", 0)))
+    r.platform.web_acls[name] = WebAcl(
+        name,
+        str(p.get("Scope", "")),
+        "allow" if "Allow" in p.get("DefaultAction", {}) else "block",
+        managed,
+        overridden,
+        limits,
+        metrics,
+    )
+
+
+def _waf_association(r: Reader, name: str, p: Props, raw: Props) -> None:
+    r.platform.waf_associations.append(
+        (only_name(p.get("WebACLArn")), only_name(p.get("ResourceArn")))
+    )
+
+
+def _waf_logging(r: Reader, name: str, p: Props, raw: Props) -> None:
+    redacted = [
+        str(field.get("SingleHeader", {}).get("Name", "")).lower()
+        for field in as_list(p.get("RedactedFields"))
+    ]
+    r.platform.waf_logging.append(
+        WafLogging(
+            only_name(p.get("ResourceArn")),
+            tuple(str(d) for d in as_list(p.get("LogDestinationConfigs"))),
+            tuple(redacted),
+        )
+    )
+
+
 def _nothing(r: Reader, name: str, p: Props, raw: Props) -> None:
     """A type known to carry no meaning the semantic checks judge beyond its references."""
 
@@ -597,6 +651,9 @@ HANDLERS: dict[str, Handler] = {
     "AWS::Backup::BackupSelection": _backup_selection,
     "AWS::StepFunctions::StateMachine": _state_machine,
     "AWS::SSM::Parameter": _parameter,
+    "AWS::WAFv2::WebACL": _web_acl,
+    "AWS::WAFv2::WebACLAssociation": _waf_association,
+    "AWS::WAFv2::LoggingConfiguration": _waf_logging,
 }
 CATEGORIES = {
     "AWS::EC2::SecurityGroup": common.SECURITY_GROUP,

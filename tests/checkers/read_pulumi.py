@@ -38,6 +38,8 @@ from tests.checkers.model import (
     TargetGroup,
     TaskDefinition,
     Topic,
+    WafLogging,
+    WebAcl,
     only_name,
 )
 from tests.checkers.normalise import Normaliser, unique_index
@@ -537,6 +539,58 @@ def _bucket(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
     r.platform.buckets.append(name)
 
 
+def _visible(config: Any) -> bool:
+    config = config if isinstance(config, dict) else {}
+    return (
+        config.get("cloudwatchMetricsEnabled") is True
+        and config.get("sampledRequestsEnabled") is True
+    )
+
+
+def _web_acl(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    managed, overridden, limits, metrics = [], [], [], _visible(p.get("visibilityConfig"))
+    for rule in as_list(p.get("rules")):
+        statement = rule.get("statement", {})
+        metrics = metrics and _visible(rule.get("visibilityConfig"))
+        group = statement.get("managedRuleGroupStatement")
+        if group:
+            managed.append((str(group.get("vendorName")), str(group.get("name"))))
+            if "count" in (rule.get("overrideAction") or {}):
+                overridden.append(str(group.get("name")))
+        rate = statement.get("rateBasedStatement")
+        if rate and "block" in (rule.get("action") or {}):
+            limits.append(int(rate.get("limit", 0)))
+    r.platform.web_acls[name] = WebAcl(
+        name,
+        str(p.get("scope", "")),
+        "allow" if "allow" in (p.get("defaultAction") or {}) else "block",
+        managed,
+        overridden,
+        limits,
+        metrics,
+    )
+
+
+def _waf_association(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    r.platform.waf_associations.append(
+        (only_name(p.get("webAclArn")), only_name(p.get("resourceArn")))
+    )
+
+
+def _waf_logging(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    redacted = [
+        str((field.get("singleHeader") or {}).get("name", "")).lower()
+        for field in as_list(p.get("redactedFields"))
+    ]
+    r.platform.waf_logging.append(
+        WafLogging(
+            only_name(p.get("resourceArn")),
+            tuple(str(d) for d in as_list(p.get("logDestinationConfigs"))),
+            tuple(redacted),
+        )
+    )
+
+
 def _of_bucket(r: Reader, p: Inputs) -> Bucket | None:
     """The bucket a bucket-configuration resource configures."""
     owner = only_name(p.get("bucket"))
@@ -612,6 +666,9 @@ HANDLERS: dict[str, Handler] = {
     "aws:ec2/securityGroupRule:SecurityGroupRule": _ec2_rule,
     "aws:ec2/flowLog:FlowLog": _flow_log,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _nothing,  # placed and keyed by its references
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:wafv2/webAclAssociation:WebAclAssociation": _waf_association,
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": _waf_logging,
     "aws:kms/key:Key": _key,
     "aws:kms/alias:Alias": _nothing,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,

@@ -175,6 +175,9 @@ def view(platform: Platform, expected: Expectation) -> dict[str, Any]:
         "backup_selections": {k: sorted(v) for k, v in sorted(platform.backup_selections.items())},
         "databases": {name: vars(c) for name, c in sorted(platform.clusters.items())},
         "public_instances": sorted(platform.public_instances),
+        "web_acls": {name: vars(acl) for name, acl in sorted(platform.web_acls.items())},
+        "waf_associations": sorted(str(pair) for pair in platform.waf_associations),
+        "waf_logging": sorted(str(vars(config)) for config in platform.waf_logging),
         "unknown": sorted(platform.unknown),
     }
 

@@ -84,6 +84,26 @@ MUTATIONS: tuple[Mutation, ...] = (
         "tasks:api -> internet",
     ),
     row(
+        "tasks-https-anywhere",
+        "tasks with an image in the region's ECR reach AWS through endpoints, not the internet",
+        both("web_https_anywhere"),
+        "tasks:web -> internet on tcp 443",
+        spec=ROUTED,
+    ),
+    row(
+        "psp-egress-widened",
+        "tasks reach a declared destination on its declared port only",
+        both("web_psp_port_widened"),
+        "tasks:web -> destination:185.60.216.0/24 on tcp 0-65535",
+        spec=ROUTED,
+    ),
+    row(
+        "endpoints-from-internet",
+        "the VPC endpoints admit the tasks and the rotation function only",
+        both("endpoints_from_internet"),
+        "internet -> endpoint on tcp 443",
+    ),
+    row(
         "tasks-ingress-from-internet",
         "tasks accept only the load balancer",
         both("tasks_ingress_from_internet"),
@@ -674,5 +694,49 @@ MUTATIONS: tuple[Mutation, ...] = (
         "three public subnets in three zones (F1)",
         both("public_subnet_dropped"),
         "Alb: spans 2 availability zones, not 3",
+    ),
+    # the edge: AWS WAF in front of the load balancer (PAY-WAF-001)
+    row(
+        "waf-unassociated",
+        "the load balancer sits behind the web ACL",
+        both("waf_unassociated"),
+        "no web ACL (WAF) in front of it",
+    ),
+    row(
+        "waf-second-alb-unassociated",
+        "every load balancer sits behind the web ACL, not only the first",
+        both("waf_second_alb_unassociated"),
+        "Alb2: no web ACL (WAF) in front of it",
+        spec=ROUTED,
+    ),
+    row(
+        "waf-sqli-dropped",
+        "the web ACL runs AWS's SQL injection rules",
+        both("waf_sqli_dropped"),
+        "does not run AWSManagedRulesSQLiRuleSet",
+    ),
+    row(
+        "waf-common-counts",
+        "the web ACL's managed rules block, not only count",
+        both("waf_common_counts"),
+        "only counts AWSManagedRulesCommonRuleSet",
+    ),
+    row(
+        "waf-no-rate-limit",
+        "the web ACL blocks a client over the rate limit",
+        both("waf_no_rate_limit"),
+        "no blocking rate limit",
+    ),
+    row(
+        "waf-logs-unredacted",
+        "the WAF's logs keep no Authorization or Cookie header",
+        both("waf_logs_unredacted"),
+        "keep the authorization, cookie header",
+    ),
+    row(
+        "waf-unlogged",
+        "the web ACL is logged",
+        both("waf_unlogged"),
+        "the web ACL is not logged",
     ),
 )

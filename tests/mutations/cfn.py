@@ -528,6 +528,74 @@ def public_subnet_dropped(t: Template) -> None:
     props(t, "Alb")["Subnets"] = PUBLIC_SUBNETS[:2]
 
 
+# ---------------------------------------------------------------- egress and the edge
+
+
+def web_https_anywhere(t: Template) -> None:
+    """routed.yaml's web pulls from the region's ECR: its tasks may not open HTTPS anywhere."""
+    egress = props(t, "WebTasksSg")["SecurityGroupEgress"]
+    egress.append({"CidrIp": ANYWHERE, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443})
+
+
+def web_psp_port_widened(t: Template) -> None:
+    for rule in props(t, "WebTasksSg")["SecurityGroupEgress"]:
+        if rule.get("CidrIp") == "185.60.216.0/24":
+            rule["FromPort"], rule["ToPort"] = 0, 65535
+
+
+def endpoints_from_internet(t: Template) -> None:
+    add(
+        t,
+        "EndpointsFromInternetIngress",
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": {"Fn::GetAtt": ["EndpointsSg", "GroupId"]},
+            "CidrIp": ANYWHERE,
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+        },
+    )
+
+
+def waf_unassociated(t: Template) -> None:
+    del t["Resources"]["WafAssociation"]
+
+
+def waf_second_alb_unassociated(t: Template) -> None:
+    """routed.yaml's adm is served by a second load balancer, which must be guarded too."""
+    del t["Resources"]["WafAlb2Association"]
+
+
+def _waf_rules(t: Template) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = props(t, "Waf")["Rules"]
+    return rules
+
+
+def waf_sqli_dropped(t: Template) -> None:
+    rules = _waf_rules(t)
+    rules[:] = [r for r in rules if r["Name"] != "AWSManagedRulesSQLiRuleSet"]
+
+
+def waf_common_counts(t: Template) -> None:
+    for rule in _waf_rules(t):
+        if rule["Name"] == "AWSManagedRulesCommonRuleSet":
+            rule["OverrideAction"] = {"Count": {}}
+
+
+def waf_no_rate_limit(t: Template) -> None:
+    rules = _waf_rules(t)
+    rules[:] = [r for r in rules if "RateBasedStatement" not in r["Statement"]]
+
+
+def waf_logs_unredacted(t: Template) -> None:
+    del props(t, "WafLogging")["RedactedFields"]
+
+
+def waf_unlogged(t: Template) -> None:
+    del t["Resources"]["WafLogging"]
+
+
 # ---------------------------------------------------------------- logs kept and protected
 
 

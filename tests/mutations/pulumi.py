@@ -552,6 +552,79 @@ def public_subnet_dropped(p: Plan) -> None:
     point(p, "Alb", "subnets", _subnet_ids(p, PUBLIC[:2]), PUBLIC[:2])
 
 
+# ---------------------------------------------------------------- egress and the edge
+
+
+def web_https_anywhere(p: Plan) -> None:
+    """routed.yaml's web pulls from the region's ECR: its tasks may not open HTTPS anywhere."""
+    egress = inputs(p, "WebTasksSg")["egress"]
+    egress.append({"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": [ANYWHERE]})
+
+
+def web_psp_port_widened(p: Plan) -> None:
+    for rule in inputs(p, "WebTasksSg")["egress"]:
+        if rule.get("cidrBlocks") == ["185.60.216.0/24"]:
+            rule["fromPort"], rule["toPort"] = 0, 65535
+
+
+def endpoints_from_internet(p: Plan) -> None:
+    add(
+        p,
+        "EndpointsFromInternetIngress",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        {
+            "securityGroupId": answered(p, "EndpointsSg"),
+            "cidrIpv4": ANYWHERE,
+            "ipProtocol": "tcp",
+            "fromPort": 443,
+            "toPort": 443,
+            "tags": {
+                **inputs(p, "EndpointsFromApiIngress")["tags"],
+                "Name": "payment-endpoints-from-internet-dev",
+            },
+        },
+        {"securityGroupId": ["EndpointsSg"]},
+    )
+
+
+def waf_unassociated(p: Plan) -> None:
+    remove(p, "WafAssociation")
+
+
+def waf_second_alb_unassociated(p: Plan) -> None:
+    """routed.yaml's adm is served by a second load balancer, which must be guarded too."""
+    remove(p, "WafAlb2Association")
+
+
+def _waf_rules(p: Plan) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = inputs(p, "Waf")["rules"]
+    return rules
+
+
+def waf_sqli_dropped(p: Plan) -> None:
+    rules = _waf_rules(p)
+    rules[:] = [r for r in rules if r["name"] != "AWSManagedRulesSQLiRuleSet"]
+
+
+def waf_common_counts(p: Plan) -> None:
+    for rule in _waf_rules(p):
+        if rule["name"] == "AWSManagedRulesCommonRuleSet":
+            rule["overrideAction"] = {"count": {}}
+
+
+def waf_no_rate_limit(p: Plan) -> None:
+    rules = _waf_rules(p)
+    rules[:] = [r for r in rules if "rateBasedStatement" not in r["statement"]]
+
+
+def waf_logs_unredacted(p: Plan) -> None:
+    del inputs(p, "WafLogging")["redactedFields"]
+
+
+def waf_unlogged(p: Plan) -> None:
+    remove(p, "WafLogging")
+
+
 # ---------------------------------------------------------------- logs kept and protected
 
 

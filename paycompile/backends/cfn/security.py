@@ -52,7 +52,12 @@ def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
 
 def _rule(rule: dict[str, Any], t: Translator, direction: str) -> dict[str, Any]:
     peer = rule["peer"]
-    where = {"CidrIp": peer} if isinstance(peer, str) else {f"{direction}SecurityGroupId": t(peer)}
+    if isinstance(peer, str):
+        where = {"CidrIp": peer}
+    elif isinstance(peer, dict):  # an AWS-managed prefix list (egress only)
+        where = {f"{direction}PrefixListId": peer["prefix_list"]}
+    else:
+        where = {f"{direction}SecurityGroupId": t(peer)}
     return {
         "IpProtocol": rule["protocol"],
         "FromPort": rule["port"],

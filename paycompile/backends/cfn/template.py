@@ -12,7 +12,16 @@ from typing import Any
 
 from troposphere import AWSObject, Export, Output, Parameter, Template
 
-from paycompile.backends.cfn import compute, data, network, operations, security, traffic
+from paycompile.backends.cfn import (
+    compute,
+    data,
+    edge,
+    endpoints,
+    network,
+    operations,
+    security,
+    traffic,
+)
 from paycompile.backends.cfn.translate import Emit, Translator
 from paycompile.compiler.graph import Graph, Kind, Node
 from paycompile.errors import BackendError
@@ -24,6 +33,8 @@ RESOURCES: dict[Kind, Emit] = {
     **compute.RESOURCES,
     **data.RESOURCES,
     **operations.RESOURCES,
+    **edge.RESOURCES,
+    **endpoints.RESOURCES,
 }
 
 

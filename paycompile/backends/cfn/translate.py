@@ -51,6 +51,7 @@ _ATTRIBUTES: dict[tuple[Kind, str], str | None] = {
     (Kind.DB_CLUSTER, "reader_endpoint"): "ReadEndpoint.Address",
     (Kind.BACKUP_VAULT, "arn"): "BackupVaultArn",
     (Kind.STATE_MACHINE, "name"): "Name",
+    (Kind.WEB_ACL, "arn"): "Arn",
 }
 
 

@@ -200,6 +200,7 @@ _EC2_PATHS = {
     "rtb": "route-table",
     "sg": "security-group",
     "sgr": "security-group-rule",
+    "vpce": "vpc-endpoint",
 }
 
 
@@ -436,6 +437,22 @@ def _random_id(out: Outputs) -> tuple[str, dict[str, Any]]:
     return out.hex(2 * size), {"hex": out.hex(2 * size), "dec": str(int(out.hex(2 * size), 16))}
 
 
+def _web_acl(out: Outputs) -> tuple[str, dict[str, Any]]:
+    acl_id = out.uuid()
+    name = out.generated_name()
+    return acl_id, {"arn": out.mocks.arn("wafv2", f"regional/webacl/{name}/{acl_id}")}
+
+
+def _web_acl_association(out: Outputs) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `<web ACL ARN>,<resource ARN>`.
+    return f"{out.inputs.get('webAclArn')},{out.inputs.get('resourceArn')}", {}
+
+
+def _waf_logging(out: Outputs) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the web ACL's ARN.
+    return str(out.inputs.get("resourceArn")), {}
+
+
 _HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "Vpc"): _prefixed("vpc"),
     ("ec2", "Subnet"): _prefixed("subnet"),
@@ -448,6 +465,10 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("ec2", "FlowLog"): _flow_log,
     ("ec2", "SecurityGroup"): _prefixed("sg"),
     ("vpc", "SecurityGroupIngressRule"): _prefixed("sgr"),
+    ("ec2", "VpcEndpoint"): _prefixed("vpce"),
+    ("wafv2", "WebAcl"): _web_acl,
+    ("wafv2", "WebAclAssociation"): _web_acl_association,
+    ("wafv2", "WebAclLoggingConfiguration"): _waf_logging,
     ("kms", "Key"): _kms_key,
     ("cloudwatch", "LogGroup"): _log_group,
     ("cloudwatch", "MetricAlarm"): _alarm,

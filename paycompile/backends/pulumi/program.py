@@ -14,7 +14,16 @@ from typing import Any
 
 import pulumi
 
-from paycompile.backends.pulumi import compute, data, network, operations, security, traffic
+from paycompile.backends.pulumi import (
+    compute,
+    data,
+    edge,
+    endpoints,
+    network,
+    operations,
+    security,
+    traffic,
+)
 from paycompile.backends.pulumi.translate import Emit, Translator
 from paycompile.compiler.graph import Graph, Kind
 
@@ -25,6 +34,8 @@ RESOURCES: dict[Kind, Emit] = {
     **compute.RESOURCES,
     **data.RESOURCES,
     **operations.RESOURCES,
+    **edge.RESOURCES,
+    **endpoints.RESOURCES,
 }
 
 

@@ -26,6 +26,7 @@ with warnings.catch_warnings():
         aws.sns.Topic,
         aws.ssm.Parameter,
         aws.vpc.SecurityGroupIngressRule,
+        aws.wafv2.WebAcl,
     )
 
 __all__ = ["aws", "random"]

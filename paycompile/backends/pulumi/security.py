@@ -68,7 +68,12 @@ def _iam_role(node: Node, t: Translator) -> Registered:
 def _egress_rule(rule: dict[str, Any], t: Translator) -> Any:
     """One inline egress rule (a SecurityGroupEgressArgsDict)."""
     peer = rule["peer"]
-    where = {"cidr_blocks": [peer]} if isinstance(peer, str) else {"security_groups": [t(peer)]}
+    if isinstance(peer, str):
+        where: dict[str, Any] = {"cidr_blocks": [peer]}
+    elif isinstance(peer, dict):  # an AWS-managed prefix list
+        where = {"prefix_list_ids": [peer["prefix_list"]]}
+    else:
+        where = {"security_groups": [t(peer)]}
     return {
         "protocol": rule["protocol"],
         "from_port": rule["port"],

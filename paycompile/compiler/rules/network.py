@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from paycompile.compiler.graph import Graph, Kind, Ref
+import ipaddress
+from typing import Any
+
+from paycompile.compiler.graph import Graph, Kind, Node, Ref
 from paycompile.compiler.rules.helpers import (
+    DB_PORT,
     as_dict,
+    as_list,
     ipv4_network,
     kms_encrypted,
     node_at,
@@ -125,4 +130,126 @@ def flow_logs(graph: Graph) -> list[str]:
             problems.append(f"{flow.logical_id} must write to a KMS-encrypted log group")
         if node_at(graph, flow.props.get("role"), Kind.IAM_ROLE) is None:
             problems.append(f"{flow.logical_id} has no delivery role in the graph")
+    return problems
+
+
+# AWS APIs the tasks reach through interface endpoints (the rest need no call from the VPC).
+_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm")
+_HTTPS = 443
+_ANYWHERE = ("0.0.0.0/0", "::/0")
+
+
+@rule(
+    "PAY-NET-004",
+    "Tasks open connections only to the VPC endpoints and S3's prefix list on 443, the database "
+    "on 3306 and public destinations the spec declares; HTTPS anywhere only with its reason. "
+    "Interface endpoints for ECR, Logs, Secrets Manager and SSM sit in the private subnets with "
+    "private DNS, and S3's gateway endpoint on the private route tables.",
+    (),
+    ("1.3.2", "1.4.2"),
+)
+def narrow_task_egress(graph: Graph) -> list[str]:
+    endpoints = graph.of_kind(Kind.VPC_ENDPOINT)
+    problems = _endpoint_problems(graph, endpoints)
+    endpoint_groups = {
+        group.logical_id
+        for endpoint in endpoints
+        for group in nodes_at(graph, endpoint.props.get("security_groups"), Kind.SECURITY_GROUP)
+        if group is not None
+    }
+    database_groups = {
+        group.logical_id
+        for cluster in graph.of_kind(Kind.DB_CLUSTER)
+        for group in nodes_at(graph, cluster.props.get("security_groups"), Kind.SECURITY_GROUP)
+        if group is not None
+    }
+    task_groups = {
+        group.logical_id: group
+        for service in graph.of_kind(Kind.ECS_SERVICE)
+        for group in nodes_at(graph, service.props.get("security_groups"), Kind.SECURITY_GROUP)
+        if group is not None
+    }
+    for group in task_groups.values():
+        for egress in as_list(group.props.get("egress")):
+            problem = _egress_problem(
+                graph, group, as_dict(egress), endpoint_groups, database_groups
+            )
+            if problem:
+                problems.append(f"{group.logical_id}: {problem}")
+    return problems
+
+
+def _egress_problem(
+    graph: Graph, group: Node, egress: dict[str, Any], endpoints: set[str], databases: set[str]
+) -> str | None:
+    port, peer = egress.get("port"), egress.get("peer")
+    target = node_at(graph, peer, Kind.SECURITY_GROUP)
+    if egress.get("protocol") != "tcp":
+        return f"egress over {egress.get('protocol')!r}, not tcp"
+    if target is not None:
+        if (target.logical_id in endpoints and port == _HTTPS) or (
+            target.logical_id in databases and port == DB_PORT
+        ):
+            return None
+        return f"egress to {target.logical_id} on {port} is outside the chain"
+    if isinstance(peer, dict):
+        known = isinstance(peer.get("prefix_list"), str) and port == _HTTPS
+        return None if known else f"egress to prefix list {peer} on {port}"
+    if peer in _ANYWHERE:
+        if port == _HTTPS and group.props.get("https_anywhere"):
+            return None
+        return f"egress to {peer} on {port} without a reason (network.https_egress_anywhere)"
+    network = _public_network(peer)
+    if network is None or network.prefixlen < policy.EGRESS_MIN_PREFIX:
+        return f"egress to {peer!r} on {port} is not a declared public destination"
+    return None
+
+
+def _public_network(peer: object) -> ipaddress.IPv4Network | None:
+    try:
+        network = ipaddress.IPv4Network(str(peer))
+    except ValueError:
+        return None
+    return network if network.is_global else None
+
+
+def _endpoint_problems(graph: Graph, endpoints: list[Node]) -> list[str]:
+    if not graph.of_kind(Kind.ECS_SERVICE):
+        return []
+    # `com.amazonaws.<region>.<service>` -> `<service>`
+    named = {
+        str(e.props.get("service_name", "")).split(f".{graph.region}.", 1)[-1]: e for e in endpoints
+    }
+    problems = []
+    private = {s.logical_id for s in graph.of_kind(Kind.SUBNET) if s.props.get("public") is False}
+    for service in _ENDPOINT_SERVICES:
+        endpoint = named.get(service)
+        if endpoint is None:
+            problems.append(f"no interface endpoint for {service}")
+            continue
+        placed = nodes_at(graph, endpoint.props.get("subnets"), Kind.SUBNET)
+        subnets = {subnet.logical_id for subnet in placed if subnet}
+        interface = endpoint.props.get("type") == "Interface"
+        if not interface or endpoint.props.get("private_dns") is not True:
+            problems.append(f"{endpoint.logical_id} must be an interface endpoint with private DNS")
+        if subnets != private:
+            problems.append(f"{endpoint.logical_id} must sit in the private subnets")
+    gateway = named.get("s3")
+    # The route tables of the private subnets, whatever their default route says.
+    private_tables = {
+        table.logical_id
+        for table in graph.of_kind(Kind.ROUTE_TABLE)
+        if {s.logical_id for s in nodes_at(graph, table.props.get("subnets"), Kind.SUBNET) if s}
+        & private
+    }
+    if gateway is None or gateway.props.get("type") != "Gateway":
+        problems.append("no S3 gateway endpoint")
+    else:
+        tables = {
+            t.logical_id
+            for t in nodes_at(graph, gateway.props.get("route_tables"), Kind.ROUTE_TABLE)
+            if t
+        }
+        if tables != private_tables:
+            problems.append(f"{gateway.logical_id} must be on the private route tables")
     return problems

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from paycompile.compiler.graph import Graph, Kind, Node, Ref
 from paycompile.compiler.rules.helpers import (
     ANYWHERE,
     COLORS,
     DB_PORT,
+    as_dict,
     as_int,
+    as_list,
     case_of,
     chooser,
     node_at,
@@ -16,6 +20,8 @@ from paycompile.compiler.rules.helpers import (
 )
 from paycompile.compiler.rules.registry import rule
 from paycompile.spec import policy
+
+HTTPS_PORT = 443
 
 
 def _is_https(listener: Node) -> bool:
@@ -170,7 +176,7 @@ def blue_green(graph: Graph) -> list[str]:
 @rule(
     "PAY-SEC-001",
     "Security groups chain: internet to ALB on 80/443, ALB to tasks on their port, "
-    "tasks and rotation to DB on 3306; nothing else.",
+    "tasks and rotation to DB on 3306 and to the VPC endpoints on 443; nothing else.",
     (),
     ("1.3.1", "1.3.2", "1.4.1"),
 )
@@ -183,10 +189,11 @@ def security_group_chain(graph: Graph) -> list[str]:
             if group is not None
         }
 
-    alb, database, rotation = (
+    alb, database, rotation, endpoints = (
         groups(Kind.LOAD_BALANCER),
         groups(Kind.DB_CLUSTER),
         groups(Kind.SECRET_ROTATION),
+        groups(Kind.VPC_ENDPOINT),
     )
     task_ports = {
         group.logical_id: as_int(service.props.get("port"))
@@ -213,6 +220,8 @@ def security_group_chain(graph: Graph) -> list[str]:
             allowed = port == task_ports[group.logical_id] and peer_id in alb
         elif group.logical_id in database:
             allowed = port == DB_PORT and peer_id in set(task_ports) | rotation
+        elif group.logical_id in endpoints:
+            allowed = port == HTTPS_PORT and peer_id in set(task_ports) | rotation
         else:
             allowed = False
         if not allowed:
@@ -224,6 +233,9 @@ def security_group_chain(graph: Graph) -> list[str]:
     # The chain must also be complete, or the platform serves nothing.
     required: list[tuple[str, object, object]] = [(group, 443, ANYWHERE[0]) for group in alb]
     required += [(group, DB_PORT, peer) for group in database for peer in [*task_ports, *rotation]]
+    required += [
+        (group, HTTPS_PORT, peer) for group in endpoints for peer in [*task_ports, *rotation]
+    ]
     problems += [
         f"{g} lacks ingress on {p} from {s}" for g, p, s in required if (g, p, s) not in opened
     ]
@@ -273,4 +285,94 @@ def hardened_containers(graph: Graph) -> list[str]:
         limit, memory = as_int(task.props.get("memory_limit")), as_int(task.props.get("memory"))
         if limit is None or memory is None or limit > memory:
             problems.append(f"{task.logical_id} has no container memory limit within the task's")
+    return problems
+
+
+# What the web ACL must run (PAY-WAF-001), stated here rather than read from the compiler so
+# that a group dropped there is caught.
+_WAF_MANAGED_GROUPS = {
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+}
+_WAF_REDACTED = {"authorization", "cookie"}
+
+
+@rule(
+    "PAY-WAF-001",
+    "Every internet-facing load balancer sits behind a regional AWS WAF web ACL running AWS's "
+    "common, known-bad-inputs, SQL-injection and IP-reputation rule groups and a per-IP rate "
+    "limit, with metrics on, logged to an encrypted aws-waf-logs-* log group without the "
+    "Authorization and Cookie headers.",
+    (),
+    ("6.4.2", "6.4.1", "10.2.1"),
+)
+def web_application_firewall(graph: Graph) -> list[str]:
+    problems = []
+    guarded = {
+        str(getattr(association.props.get("resource"), "target", "")): association
+        for association in graph.of_kind(Kind.WEB_ACL_ASSOCIATION)
+    }
+    # Each ACL is judged once, however many load balancers it guards (one for the platform).
+    acls: dict[str, Node] = {}
+    for balancer in graph.of_kind(Kind.LOAD_BALANCER):
+        association = guarded.get(balancer.logical_id)
+        acl = (
+            node_at(graph, association.props.get("web_acl"), Kind.WEB_ACL) if association else None
+        )
+        if acl is None:
+            problems.append(f"{balancer.logical_id} has no web ACL associated")
+        else:
+            acls[acl.logical_id] = acl
+    logging = graph.of_kind(Kind.WAF_LOGGING)
+    for _, acl in sorted(acls.items()):
+        problems += [f"{acl.logical_id}: {problem}" for problem in _acl_problems(acl)]
+        problems += _waf_logging_problems(graph, acl, logging)
+    return problems
+
+
+def _acl_problems(acl: Node) -> list[str]:
+    props = acl.props
+    problems = []
+    if props.get("scope") != "REGIONAL":
+        problems.append(f"scope {props.get('scope')!r}, want REGIONAL")
+    groups = [as_dict(group) for group in as_list(props.get("managed_rule_groups"))]
+    names = {group.get("name") for group in groups if group.get("vendor") == "AWS"}
+    missing = sorted(_WAF_MANAGED_GROUPS - names)
+    if missing:
+        problems.append(f"misses the managed rule groups {', '.join(missing)}")
+    rate = as_dict(props.get("rate_rule"))
+    low, high = policy.WAF_RATE_LIMIT_RANGE
+    if not isinstance(rate.get("limit"), int) or not low <= rate["limit"] <= high:
+        problems.append(f"no rate limit between {low} and {high}")
+    visibility = [props.get("visibility"), rate.get("visibility")]
+    visibility += [group.get("visibility") for group in groups]
+    if not all(
+        isinstance(v, dict) and v.get("cloudwatch_metrics") and v.get("sampled_requests")
+        for v in visibility
+    ):
+        problems.append("metrics or sampled requests are off")
+    priorities = [str(rate.get("priority"))] + [str(group.get("priority")) for group in groups]
+    if len(set(priorities)) != len(priorities):
+        problems.append("two rules share a priority")
+    return problems
+
+
+def _waf_logging_problems(graph: Graph, acl: Node, logging: Iterable[Node]) -> list[str]:
+    configs = [
+        node for node in logging if node_at(graph, node.props.get("web_acl"), Kind.WEB_ACL) is acl
+    ]
+    if not configs:
+        return [f"{acl.logical_id} is not logged"]
+    problems = []
+    for config in configs:
+        group = node_at(graph, config.props.get("log_group"), Kind.LOG_GROUP)
+        if group is None or not group.name.startswith("aws-waf-logs-"):
+            problems.append(f"{config.logical_id} must write to an aws-waf-logs-* log group")
+        elif node_at(graph, group.props.get("kms_key"), Kind.KMS_KEY) is None:
+            problems.append(f"{config.logical_id} writes to an unencrypted log group")
+        redacted = {str(header) for header in as_list(config.props.get("redacted_headers"))}
+        if not redacted >= _WAF_REDACTED:
+            problems.append(f"{config.logical_id} logs {sorted(_WAF_REDACTED - redacted)}")
     return problems
