@@ -99,7 +99,8 @@ def test_security_group_description_replaces_the_group_and_its_rules() -> None:
     assert not group.risks  # no fixed GroupName: CloudFormation names the new group
     # Rules that name the group, on it or from it, are replaced with it; who uses it updates.
     assert changes["ApiFromAlbIngress"].action is Action.REPLACE
-    assert changes["DbFromApiIngress"].action is Action.REPLACE
+    # The database admits the platform's tasks group, which a service's own group leaves alone.
+    assert "DbFromTasksIngress" not in changes
     assert changes["ApiBlueService"].action is Action.IN_PLACE
     assert not changes["ApiFromAlbIngress"].risks, "the same rule on a new group widens nothing"
 
@@ -274,9 +275,9 @@ def test_security_group_rules_widen_only_when_access_grows() -> None:
     assert Risk.WIDENING in by_id(classify(BASE, wider))["ApiFromAlbIngress"].risks
     assert Risk.WIDENING not in by_id(classify(BASE, narrower))["ApiTasksSg"].risks
     open_db = copy.deepcopy(BASE)
-    props(open_db, "DbFromApiIngress").pop("SourceSecurityGroupId")
-    props(open_db, "DbFromApiIngress")["CidrIp"] = "0.0.0.0/0"
-    assert Risk.WIDENING in by_id(classify(BASE, open_db))["DbFromApiIngress"].risks
+    props(open_db, "DbFromTasksIngress").pop("SourceSecurityGroupId")
+    props(open_db, "DbFromTasksIngress")["CidrIp"] = "0.0.0.0/0"
+    assert Risk.WIDENING in by_id(classify(BASE, open_db))["DbFromTasksIngress"].risks
 
 
 def test_a_narrower_cidr_does_not_widen() -> None:

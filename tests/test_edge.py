@@ -198,8 +198,19 @@ def test_the_endpoints_admit_https_from_the_tasks_and_the_rotation_function_only
         for rule in resources(template, "AWS::EC2::SecurityGroupIngress").values()
         if rule["GroupId"] == {"Fn::GetAtt": ["EndpointsSg", "GroupId"]}
     ]
-    sources = sorted(rule["SourceSecurityGroupId"]["Fn::GetAtt"][0] for rule in ingress)
-    assert sources == ["AdmTasksSg", "ApiTasksSg", "RotationSg", "WebTasksSg"]
+    sources = {rule["SourceSecurityGroupId"]["Fn::GetAtt"][0] for rule in ingress}
+    # One rule for all the tasks (a group holds 60 inbound rules by default): the platform's
+    # tasks group, which every ECS service's tasks carry, and the rotation function's group.
+    assert sources == {"TasksSg", "RotationSg"}
+    services = resources(template, "AWS::ECS::Service").values()
+    carried = [
+        {
+            group["Fn::GetAtt"][0]
+            for group in service["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+        }
+        for service in services
+    ]
+    assert len(carried) == 6 and all(groups & sources for groups in carried)
     assert {(rule["FromPort"], rule["ToPort"], rule["IpProtocol"]) for rule in ingress} == {
         (443, 443, "tcp")
     }

@@ -456,3 +456,30 @@ def test_an_overfull_load_balancer_is_a_spec_error_at_its_key(tmp_path: Path) ->
     result = _cli("validate", str(spec))
     assert result.returncode == 1
     assert re.search(r":\d+:\d+: services\[45\]\.load_balancer: load balancer 1", result.stdout)
+
+
+def _group_of(reference: Any) -> str:
+    return str(reference["Fn::GetAtt"][0] if "Fn::GetAtt" in reference else reference["Ref"])
+
+
+def test_no_security_group_passes_its_rule_quota_at_200_services() -> None:
+    # A security group holds 60 inbound and 60 outbound rules by default (adjustable, but a
+    # platform must deploy on a new account): the database and the endpoints admit the
+    # platform's tasks group, not each service's.
+    resources = flatten(files_of(200))["Resources"]
+    inbound: dict[str, int] = {}
+    outbound: dict[str, int] = {}
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::EC2::SecurityGroup":
+            inbound[name] = inbound.get(name, 0) + len(properties.get("SecurityGroupIngress", []))
+            outbound[name] = outbound.get(name, 0) + len(properties.get("SecurityGroupEgress", []))
+        elif resource["Type"] == "AWS::EC2::SecurityGroupIngress":
+            group = _group_of(properties["GroupId"])
+            inbound[group] = inbound.get(group, 0) + 1
+        elif resource["Type"] == "AWS::EC2::SecurityGroupEgress":
+            group = _group_of(properties["GroupId"])
+            outbound[group] = outbound.get(group, 0) + 1
+    assert len(inbound) > 200
+    assert max(inbound.values()) <= 60, max(inbound.items(), key=lambda item: item[1])
+    assert max(outbound.values()) <= 60, max(outbound.items(), key=lambda item: item[1])

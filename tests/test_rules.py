@@ -259,7 +259,7 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
     "database open to the internet": (
         "PAY-SEC-001",
         "dev",
-        lambda g: props(g, "DbFromApiIngress", peer="0.0.0.0/0"),
+        lambda g: props(g, "DbFromTasksIngress", peer="0.0.0.0/0"),
     ),
     "tasks accept SSH": ("PAY-SEC-001", "dev", lambda g: props(g, "ApiFromAlbIngress", port=22)),
     "ALB accepts 8443": ("PAY-SEC-001", "dev", lambda g: props(g, "AlbHttpsIngress", port=8443)),

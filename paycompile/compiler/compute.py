@@ -121,7 +121,7 @@ def _service(
                 "task_definition": ref(task),
                 "desired_count": release.desired_count(service, color),
                 "subnets": [ref(subnet) for subnet in network.private_subnets],
-                "security_groups": [ref(wiring.security_group)],
+                "security_groups": [ref(wiring.security_group), ref(wiring.tasks_security_group)],
                 "assign_public_ip": False,
                 "launch_type": LAUNCH_TYPE,
                 # The service's tags reach its tasks, so a task's cost lands on its service.

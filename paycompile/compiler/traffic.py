@@ -66,6 +66,9 @@ class ServiceTraffic:
     """What one service's compute needs from the traffic layer."""
 
     security_group: Node
+    # Every service's tasks also carry the platform's tasks group, the one source the database
+    # and the VPC endpoints admit.
+    tasks_security_group: Node
     target_groups: dict[str, Node]
     listener_rule: Node | None
     listener: Node
@@ -138,22 +141,31 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
                 ref(edge_sgs[service.load_balancer]),
                 "from the ALB",
             )
-            _ingress(
-                builder,
-                database_sg,
-                ("db", "from", service.name),
-                DB_PORT,
-                ref(service_sgs[service.name]),
-                f"MySQL from {service.name}",
-            )
-            _ingress(
-                builder,
-                endpoints_sg,
-                ("endpoints", "from", service.name),
-                443,
-                ref(service_sgs[service.name]),
-                f"HTTPS from {service.name}",
-            )
+    # One rule each for every service, not one per service: a security group holds 60 inbound
+    # rules by default, and a platform runs up to 200 services.
+    tasks_sg = _security_group(
+        builder,
+        "tasks",
+        vpc,
+        "All service tasks: the group the database and the VPC endpoints admit",
+        [],
+    )
+    _ingress(
+        builder,
+        database_sg,
+        ("db", "from", "tasks"),
+        DB_PORT,
+        ref(tasks_sg),
+        "MySQL from the tasks",
+    )
+    _ingress(
+        builder,
+        endpoints_sg,
+        ("endpoints", "from", "tasks"),
+        443,
+        ref(tasks_sg),
+        "HTTPS from the tasks",
+    )
     _ingress(
         builder,
         database_sg,
@@ -209,6 +221,7 @@ def add_traffic(builder: Builder, network: Network) -> Traffic:
         )
         traffic.services[service.name] = ServiceTraffic(
             service_sgs[service.name],
+            tasks_sg,
             target_groups[service.name],
             rule,
             edge.https_listener,

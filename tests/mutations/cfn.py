@@ -71,7 +71,7 @@ def add(template: Template, logical: str, type_name: str, properties: dict[str, 
 
 
 def db_ingress_from_internet(t: Template) -> None:
-    rule = props(t, "DbFromApiIngress")
+    rule = props(t, "DbFromTasksIngress")
     del rule["SourceSecurityGroupId"]
     rule["CidrIp"] = ANYWHERE
 
@@ -123,7 +123,7 @@ def tasks_unreachable(t: Template) -> None:
 
 
 def db_unreachable(t: Template) -> None:
-    del t["Resources"]["DbFromApiIngress"]
+    del t["Resources"]["DbFromTasksIngress"]
 
 
 def db_from_alb(t: Template) -> None:

@@ -90,9 +90,9 @@ def states(
 
 
 def db_ingress_from_internet(p: Plan) -> None:
-    point(p, "DbFromApiIngress", "referencedSecurityGroupId", None, ())
-    del inputs(p, "DbFromApiIngress")["referencedSecurityGroupId"]
-    inputs(p, "DbFromApiIngress")["cidrIpv4"] = ANYWHERE
+    point(p, "DbFromTasksIngress", "referencedSecurityGroupId", None, ())
+    del inputs(p, "DbFromTasksIngress")["referencedSecurityGroupId"]
+    inputs(p, "DbFromTasksIngress")["cidrIpv4"] = ANYWHERE
 
 
 ALL_TRAFFIC = {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": [ANYWHERE]}
@@ -146,7 +146,7 @@ def tasks_unreachable(p: Plan) -> None:
 
 
 def db_unreachable(p: Plan) -> None:
-    remove(p, "DbFromApiIngress")
+    remove(p, "DbFromTasksIngress")
 
 
 def db_from_alb(p: Plan) -> None:
@@ -579,7 +579,7 @@ def endpoints_from_internet(p: Plan) -> None:
             "fromPort": 443,
             "toPort": 443,
             "tags": {
-                **inputs(p, "EndpointsFromApiIngress")["tags"],
+                **inputs(p, "EndpointsFromTasksIngress")["tags"],
                 "Name": "payment-endpoints-from-internet-dev",
             },
         },

@@ -195,12 +195,25 @@ def security_group_chain(graph: Graph) -> list[str]:
         groups(Kind.SECRET_ROTATION),
         groups(Kind.VPC_ENDPOINT),
     )
-    task_ports = {
-        group.logical_id: as_int(service.props.get("port"))
+    # Each ECS service's port and groups: its own group (which the load balancer reaches) and
+    # the platform's tasks group (which the database and the endpoints admit).
+    services = {
+        service.logical_id: (
+            as_int(service.props.get("port")),
+            {
+                group.logical_id
+                for group in nodes_at(
+                    graph, service.props.get("security_groups"), Kind.SECURITY_GROUP
+                )
+                if group is not None
+            },
+        )
         for service in graph.of_kind(Kind.ECS_SERVICE)
-        for group in nodes_at(graph, service.props.get("security_groups"), Kind.SECURITY_GROUP)
-        if group is not None
     }
+    task_ports: dict[str, list[object]] = {}  # a list: a damaged graph's port may be unhashable
+    for port, carried in services.values():
+        for group_id in carried:
+            task_ports.setdefault(group_id, []).append(port)
     problems = [
         f"{group.logical_id} declares inline ingress; use SecurityGroupIngress nodes"
         for group in graph.of_kind(Kind.SECURITY_GROUP)
@@ -217,7 +230,7 @@ def security_group_chain(graph: Graph) -> list[str]:
         elif group.logical_id in alb:
             allowed = port in (80, 443) and raw_peer in ANYWHERE
         elif group.logical_id in task_ports:
-            allowed = port == task_ports[group.logical_id] and peer_id in alb
+            allowed = port in task_ports[group.logical_id] and peer_id in alb
         elif group.logical_id in database:
             allowed = port == DB_PORT and peer_id in set(task_ports) | rotation
         elif group.logical_id in endpoints:
@@ -230,20 +243,31 @@ def security_group_chain(graph: Graph) -> list[str]:
             )
         elif group is not None:
             opened.add((group.logical_id, port, peer_id or raw_peer))
-    # The chain must also be complete, or the platform serves nothing.
-    required: list[tuple[str, object, object]] = [(group, 443, ANYWHERE[0]) for group in alb]
-    required += [(group, DB_PORT, peer) for group in database for peer in [*task_ports, *rotation]]
-    required += [
-        (group, HTTPS_PORT, peer) for group in endpoints for peer in [*task_ports, *rotation]
+    # The chain must also be complete, or the platform serves nothing: the load balancers admit
+    # HTTPS, and every service's tasks (through one of their groups) reach the database and
+    # the endpoints, and admit the load balancer that serves them.
+    problems += [
+        f"{g} lacks ingress on 443 from {ANYWHERE[0]}"
+        for g in alb
+        if (g, 443, ANYWHERE[0]) not in opened
+    ]
+    targets = [(g, DB_PORT) for g in database] + [(g, HTTPS_PORT) for g in endpoints]
+    problems += [
+        f"{g} lacks ingress on {p} from {peer}"
+        for g, p in targets
+        for peer in rotation
+        if (g, p, peer) not in opened
     ]
     problems += [
-        f"{g} lacks ingress on {p} from {s}" for g, p, s in required if (g, p, s) not in opened
+        f"{g} lacks ingress on {p} from any group of {name}"
+        for g, p in targets
+        for name, (_, carried) in services.items()
+        if not any((g, p, group) in opened for group in carried)
     ]
-    # Each service's tasks admit the load balancer that serves them (one of several).
     problems += [
-        f"{task} lacks ingress on {port} from {' or '.join(sorted(alb)) or 'a load balancer'}"
-        for task, port in task_ports.items()
-        if not any((task, port, group) in opened for group in alb)
+        f"{name} lacks ingress on {port} from {' or '.join(sorted(alb)) or 'a load balancer'}"
+        for name, (port, carried) in services.items()
+        if not any((group, port, balancer) in opened for group in carried for balancer in alb)
     ]
     return problems
 
