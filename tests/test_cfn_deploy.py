@@ -545,8 +545,8 @@ rendered = cloudformation.template_of
 
 
 def standins(graph, template):
-    document = rendered(graph, template).root.document
-    return TemplateSet(StackTemplate.of(for_moto(with_certificate(document, {certificate!r}))), {{}})
+    document = for_moto(with_certificate(rendered(graph, template).root.document, {certificate!r}))
+    return TemplateSet(StackTemplate.of(document), {{}})
 
 
 cloudformation.template_of = standins  # what moto can deploy: see docs/e2e.md

@@ -375,6 +375,18 @@ class _Run:
             for p in stack.get("Parameters") or []
         }
 
+    def children_outputs(self) -> dict[str, str]:
+        """The platform's outputs a nested stack declares (those it exports; the others only
+        carry values between the stacks of the set)."""
+        found: dict[str, str] = {}
+        for child in self.children().values():
+            with _aws().aws_errors(f"reading the nested stack {child}"):
+                (stack,) = self.cfn.describe_stacks(StackName=child)["Stacks"]
+            for output in stack.get("Outputs") or []:
+                if output.get("ExportName"):
+                    found[str(output["OutputKey"])] = str(output.get("OutputValue", ""))
+        return found
+
     def resources(self, stack_id: str | None = None) -> list[dict[str, Any]]:
         pages = self.cfn.get_paginator("list_stack_resources").paginate(
             StackName=stack_id or self.stack_id
@@ -612,6 +624,8 @@ class _Run:
             str(output["OutputKey"]): str(output.get("OutputValue", ""))
             for output in (live or {}).get("Outputs") or []
         }
+        if live is not None:
+            outputs.update(self.children_outputs())
         return StackResult(
             action,
             self.name,
