@@ -185,6 +185,24 @@ def created(platform: NestedPlatform) -> tuple[StackResult, Recorded, list[str]]
     return result, progress, list(platform.said)
 
 
+def test_plan_of_a_new_set_on_the_command_line_shows_the_children_and_leaves_nothing(
+    platform: NestedPlatform, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`paycompile plan` (the real `main`, in process) of the set before it exists."""
+    from paycompile.cli import main
+
+    spec = tmp_path / "nested.yaml"
+    spec.write_text(yaml.safe_dump(nested_spec()))
+    plan = ["plan", str(spec), "--backend", "cfn", "--stack", STACK]
+    assert main([*plan, "--template-bucket", BUCKET]) == 0
+    shown = capsys.readouterr().out
+    assert re.search(r"add\s+Services02/PayRule\s+AWS::ElasticLoadBalancingV2::ListenerRule", shown)
+    assert re.search(r"add\s+Services01\s+AWS::CloudFormation::Stack", shown)
+    cfn = platform.client("cloudformation")
+    statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+    assert statuses.get(STACK, "DELETE_COMPLETE") == "DELETE_COMPLETE", statuses
+
+
 def test_the_rendered_platform_is_a_root_and_two_children(platform: NestedPlatform) -> None:
     found = cloudformation.template_of(platform.graph, None)
     assert sorted(found.children) == ["services-01.json", "services-02.json"]
@@ -450,3 +468,156 @@ def test_destroy_removes_the_root_and_its_children(
         for group in page["logGroups"]
     }
     assert not groups & set(small_set.log_groups)
+
+
+# ---------------------------------------------------------------- AWS's shape, through Stubber
+
+ACCOUNT = "123456789012"
+ROOT_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/0a1b"
+CHILD_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}-One-X/0c1d"
+ROOT_CS = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/paycompile-1/9f8e"
+CHILD_CS = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/paycompile-1-One/7a6b"
+
+
+class StubbedSession:
+    """Clients that answer from botocore Stubbers (responses checked against the API model)."""
+
+    def __init__(self) -> None:
+        from botocore.stub import Stubber
+
+        credentials = {"aws_access_key_id": "x", "aws_secret_access_key": "x"}
+        self.clients = {
+            name: boto3.client(name, region_name=REGION, **credentials)
+            for name in ("cloudformation", "sts", "s3")
+        }
+        self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
+        self.stubs["sts"].add_response(
+            "get_caller_identity",
+            {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "UserId": "AIDA"},
+        )
+        for stub in self.stubs.values():
+            stub.activate()
+
+    def client(self, service: str) -> Any:
+        return self.clients[service]
+
+
+def test_aws_nested_change_sets_are_read_judged_and_refused_as_one() -> None:
+    """An update whose only data loss is in a child (AWS's rows: the nested stack's row names
+    its change set by ChangeSetId; the child's log group is replaced): the root's change set is
+    sent with IncludeNestedStacks and the children's S3 URLs, the child's rows are shown under
+    its name, the data loss refuses the deploy, and only the root's change set is deleted
+    (CloudFormation deletes the nested ones with it)."""
+    from botocore.stub import ANY
+
+    child = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}}}
+    root = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "One": {"Type": NESTED, "Properties": {"TemplateURL": "one.json"}},
+        }
+    }
+    small = TemplateSet(StackTemplate.of(root), {"one.json": StackTemplate.of(child)})
+    child_key = f"{STACK}/{small.children['one.json'].digest}.json"
+    session = StubbedSession()
+    cfn, s3 = session.stubs["cloudformation"], session.stubs["s3"]
+    cfn.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": STACK,
+                    "StackId": ROOT_ID,
+                    "CreationTime": "2026-11-29T12:00:00Z",
+                    "StackStatus": "UPDATE_COMPLETE",
+                }
+            ]
+        },
+        {"StackName": STACK},
+    )
+    s3.add_response("get_bucket_location", {"LocationConstraint": ""}, {"Bucket": BUCKET})
+    s3.add_response("put_object", {}, {"Bucket": BUCKET, "Key": child_key, "Body": ANY})
+    url = f"https://{BUCKET}.s3.{REGION}.amazonaws.com/{child_key}"
+    packaged = small.packaged({"one.json": url}, {})
+    root_key = f"{STACK}/{packaged.digest}.json"
+    s3.add_response("get_bucket_location", {"LocationConstraint": ""}, {"Bucket": BUCKET})
+    s3.add_response("put_object", {}, {"Bucket": BUCKET, "Key": root_key, "Body": ANY})
+    cfn.add_response(
+        "create_change_set",
+        {"Id": ROOT_CS, "StackId": ROOT_ID},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "UPDATE",
+            "TemplateURL": f"https://{BUCKET}.s3.{REGION}.amazonaws.com/{root_key}",
+            "IncludeNestedStacks": True,
+            "Parameters": [],
+            "Capabilities": [],
+            "Tags": ANY,
+            "Description": ANY,
+        },
+    )
+    ready = {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE"}
+    cfn.add_response(
+        "describe_change_set",
+        {"ChangeSetId": ROOT_CS, "StackId": ROOT_ID, **ready},
+        {"ChangeSetName": ROOT_CS},
+    )
+    nested_row = {
+        "Action": "Modify",
+        "LogicalResourceId": "One",
+        "PhysicalResourceId": CHILD_ID,
+        "ResourceType": NESTED,
+        "Replacement": "False",
+        "ChangeSetId": CHILD_CS,
+    }
+    cfn.add_response(
+        "describe_change_set",
+        {
+            "ChangeSetId": ROOT_CS,
+            "StackId": ROOT_ID,
+            "IncludeNestedStacks": True,
+            "Changes": [{"Type": "Resource", "ResourceChange": nested_row}],
+            **ready,
+        },
+        {"ChangeSetName": ROOT_CS},
+    )
+    logs_row = {
+        "Action": "Modify",
+        "LogicalResourceId": "Logs",
+        "ResourceType": "AWS::Logs::LogGroup",
+        "Replacement": "True",
+    }
+    cfn.add_response(
+        "describe_change_set",
+        {
+            "ChangeSetId": CHILD_CS,
+            "StackId": CHILD_ID,
+            "ParentChangeSetId": ROOT_CS,
+            "RootChangeSetId": ROOT_CS,
+            "Changes": [{"Type": "Resource", "ResourceChange": logs_row}],
+            **ready,
+        },
+        {"ChangeSetName": CHILD_CS},
+    )
+    cfn.add_response("delete_change_set", {}, {"ChangeSetName": ROOT_CS})
+    shown: list[str] = []
+    graph = paycompile.compile_spec(
+        paycompile.load_spec_text(yaml.safe_dump(nested_spec()), "nested.yaml")
+    )
+    with pytest.raises(ChangeRefused, match=r"One/Logs.*--allow-data-loss"):
+        cloudformation.deploy(
+            graph,
+            template=small,
+            stack=STACK,
+            template_bucket=BUCKET,
+            guard=Guard(yes=True),
+            session=session,
+            on_output=shown.append,
+            poll_seconds=0,
+        )
+    for stub in session.stubs.values():
+        stub.assert_no_pending_responses()  # nothing executed, nothing else deleted
+    table = "\n".join(shown)
+    assert re.search(r"in-place\s+One\s+AWS::CloudFormation::Stack\s+False", table)
+    assert re.search(r"replace\s+One/Logs\s+AWS::Logs::LogGroup\s+True\s+data loss", table)
