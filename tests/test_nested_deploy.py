@@ -51,6 +51,13 @@ BUCKET = "nested-templates"
 SPEC_IMAGE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.2"
 RELEASE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.3"
 NESTED = "AWS::CloudFormation::Stack"
+# Cutovers that take seconds (as in tests/test_cutover_moto.py).
+FAST_CUTOVER = {
+    "canary_percent": 10,
+    "bake_seconds": 1,
+    "poll_seconds": 1,
+    "healthy_timeout_seconds": 3,
+}
 
 
 def nested_spec() -> dict[str, Any]:
@@ -61,6 +68,8 @@ def nested_spec() -> dict[str, Any]:
     api["group"] = 1
     pay = {**copy.deepcopy(api), "name": "pay", "route": {"path": "/pay/*"}, "group": 2}
     document["services"].append(pay)
+    for service in document["services"]:
+        service["cutover"] = FAST_CUTOVER
     return document
 
 
@@ -175,6 +184,7 @@ def platform() -> Iterator[NestedPlatform]:
         # A bucket of the user's own: moto ignores the TLS condition of paycompile's bucket
         # policy and would refuse the upload (docs/e2e.md).
         aws.client("s3").create_bucket(Bucket=BUCKET)
+        aws.run_state_machines()  # the cutover machines the children create run
         yield NestedPlatform(aws, graph, patch)
 
 
@@ -352,6 +362,49 @@ def test_an_update_of_one_groups_service_leaves_the_other_child_untouched(
     changed = {row.change.logical_id for row in result.changes}
     assert not any(name.startswith("Services01") for name in changed), changed
     assert "Services02" in changed
+
+
+def _create_alarms(platform: NestedPlatform) -> None:
+    """The set's alarms (stand-ins in moto's copy), created through the CloudWatch API under
+    their templates' names, as tests/test_cutover_moto.py does for one stack."""
+    from paycompile.backends.cfn.template import BACKEND
+
+    cloudwatch = platform.client("cloudwatch")
+    for text in BACKEND.render_set(platform.graph, "json").values():
+        for body in json.loads(text)["Resources"].values():
+            if body["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            p = body["Properties"]
+            cloudwatch.put_metric_alarm(
+                AlarmName=p["AlarmName"],
+                Namespace=p["Namespace"],
+                MetricName=p["MetricName"],
+                Statistic=p["Statistic"],
+                Period=p["Period"],
+                EvaluationPeriods=p["EvaluationPeriods"],
+                Threshold=p["Threshold"],
+                ComparisonOperator=p["ComparisonOperator"],
+            )
+
+
+def test_cutover_of_a_service_in_a_child(
+    platform: NestedPlatform, created: tuple[StackResult, Recorded, list[str]]
+) -> None:
+    """After the update above, pay's release waits on blue; `--cutover` finds pay's machine in
+    the second child, runs it, and blue takes the rule's traffic."""
+    pay = platform.physical(platform.children()["Services02"])
+    blue, green = pay["PayBlueTg"], pay["PayGreenTg"]
+    _create_alarms(platform)
+    # What blue's tasks would do once ECS starts them (moto starts none): register.
+    platform.client("elbv2").register_targets(
+        TargetGroupArn=blue, Targets=[{"Id": "10.0.1.10"}, {"Id": "10.0.2.10"}]
+    )
+    result = platform.deploy(images={"pay": RELEASE}, cutover=True)
+
+    (cutover,) = result.cutovers
+    assert (cutover.service, cutover.status) == ("pay", "SUCCEEDED"), cutover
+    assert cutover.execution_arn.split(":")[6] == pay["PayCutover"].split(":")[-1]
+    assert platform.rule_weights(pay["PayRule"]) == {blue: 100, green: 0}
 
 
 def test_destroy_lists_the_childrens_resources_and_refuses_their_data_loss(
