@@ -674,3 +674,140 @@ def test_aws_nested_change_sets_are_read_judged_and_refused_as_one() -> None:
     table = "\n".join(shown)
     assert re.search(r"in-place\s+One\s+AWS::CloudFormation::Stack\s+False", table)
     assert re.search(r"replace\s+One/Logs\s+AWS::Logs::LogGroup\s+True\s+data loss", table)
+
+
+def _event(
+    stack_id: str, seconds: int, logical_id: str, kind: str, status: str, reason: str = ""
+) -> dict[str, Any]:
+    import datetime
+
+    found: dict[str, Any] = {
+        "StackId": stack_id,
+        "EventId": f"{stack_id[-4:]}-{logical_id}-{status}-{seconds}",
+        "StackName": STACK,
+        "LogicalResourceId": logical_id,
+        "ResourceType": kind,
+        "Timestamp": datetime.datetime(2026, 11, 29, 12, 0, seconds, tzinfo=datetime.UTC),
+        "ResourceStatus": status,
+    }
+    if reason:
+        found["ResourceStatusReason"] = reason
+    return found
+
+
+def test_a_childs_failure_is_reported_with_its_own_reason() -> None:
+    """AWS-shaped events of a failed update: the child's resource failed first, then the root's
+    nested stack resource ("Embedded stack ... was not successfully updated"). The child's events
+    are streamed under its name and the error names the child's resource and AWS's reason."""
+    import io
+
+    from botocore.stub import ANY
+
+    from paycompile.deploy.progress import PlainProgress
+    from paycompile.errors import BackendError
+
+    child = {"Resources": {"Svc": {"Type": "AWS::SNS::Topic"}}}
+    root = {"Resources": {"One": {"Type": NESTED, "Properties": {"TemplateURL": "one.json"}}}}
+    small = TemplateSet(StackTemplate.of(root), {"one.json": StackTemplate.of(child)})
+    session = StubbedSession()
+    cfn, s3 = session.stubs["cloudformation"], session.stubs["s3"]
+    described = {
+        "StackName": STACK,
+        "StackId": ROOT_ID,
+        "CreationTime": "2026-11-29T12:00:00Z",
+        "StackStatus": "UPDATE_COMPLETE",
+    }
+    cfn.add_response("describe_stacks", {"Stacks": [described]}, {"StackName": STACK})
+    for _ in range(2):  # the child, then the root
+        s3.add_response("get_bucket_location", {"LocationConstraint": ""}, {"Bucket": BUCKET})
+        s3.add_response("put_object", {}, {"Bucket": BUCKET, "Key": ANY, "Body": ANY})
+    cfn.add_response("create_change_set", {"Id": ROOT_CS, "StackId": ROOT_ID}, None)
+    ready = {"ChangeSetId": ROOT_CS, "StackId": ROOT_ID, "Status": "CREATE_COMPLETE"}
+    cfn.add_response("describe_change_set", ready, {"ChangeSetName": ROOT_CS})
+    row = {
+        "Action": "Modify",
+        "LogicalResourceId": "One",
+        "ResourceType": NESTED,
+        "Replacement": "False",
+        "ChangeSetId": CHILD_CS,
+    }
+    changes = [{"Type": "Resource", "ResourceChange": row}]
+    cfn.add_response(
+        "describe_change_set", {**ready, "Changes": changes}, {"ChangeSetName": ROOT_CS}
+    )
+    child_row = {**row, "LogicalResourceId": "Svc", "ResourceType": "AWS::SNS::Topic"}
+    del child_row["ChangeSetId"]
+    cfn.add_response(
+        "describe_change_set",
+        {
+            "ChangeSetId": CHILD_CS,
+            "StackId": CHILD_ID,
+            "Status": "CREATE_COMPLETE",
+            "Changes": [{"Type": "Resource", "ResourceChange": child_row}],
+        },
+        {"ChangeSetName": CHILD_CS},
+    )
+    old_root = _event(ROOT_ID, 0, STACK, NESTED, "UPDATE_COMPLETE")
+    old_child = _event(CHILD_ID, 0, f"{STACK}-One-X", NESTED, "UPDATE_COMPLETE")
+    listed = {
+        "StackResourceSummaries": [
+            {
+                "LogicalResourceId": "One",
+                "PhysicalResourceId": CHILD_ID,
+                "ResourceType": NESTED,
+                "LastUpdatedTimestamp": "2026-11-29T12:00:00Z",
+                "ResourceStatus": "UPDATE_COMPLETE",
+            }
+        ]
+    }
+    cfn.add_response("describe_stack_events", {"StackEvents": [old_root]}, {"StackName": ROOT_ID})
+    cfn.add_response("list_stack_resources", listed, {"StackName": ROOT_ID})
+    cfn.add_response("describe_stack_events", {"StackEvents": [old_child]}, {"StackName": CHILD_ID})
+    cfn.add_response("execute_change_set", {}, {"ChangeSetName": ROOT_CS})
+    ended = {**described, "StackStatus": "UPDATE_ROLLBACK_COMPLETE"}
+    cfn.add_response("describe_stacks", {"Stacks": [ended]}, {"StackName": ROOT_ID})
+    embedded = (
+        f"Embedded stack {CHILD_ID} was not successfully updated. Currently in "
+        "UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: [Svc]."
+    )
+    root_events = [
+        _event(ROOT_ID, 20, STACK, NESTED, "UPDATE_ROLLBACK_COMPLETE"),
+        _event(ROOT_ID, 12, "One", NESTED, "UPDATE_FAILED", embedded),
+        _event(ROOT_ID, 2, "One", NESTED, "UPDATE_IN_PROGRESS"),
+        old_root,
+    ]
+    child_events = [
+        _event(CHILD_ID, 11, "Svc", "AWS::SNS::Topic", "UPDATE_FAILED", "Topic quota exceeded"),
+        _event(CHILD_ID, 3, "Svc", "AWS::SNS::Topic", "UPDATE_IN_PROGRESS"),
+        old_child,
+    ]
+    cfn.add_response("describe_stack_events", {"StackEvents": root_events}, {"StackName": ROOT_ID})
+    cfn.add_response("list_stack_resources", listed, {"StackName": ROOT_ID})
+    cfn.add_response(
+        "describe_stack_events", {"StackEvents": child_events}, {"StackName": CHILD_ID}
+    )
+    shown = io.StringIO()
+    graph = paycompile.compile_spec(
+        paycompile.load_spec_text(yaml.safe_dump(nested_spec()), "nested.yaml")
+    )
+    with pytest.raises(BackendError) as failed:
+        cloudformation.deploy(
+            graph,
+            template=small,
+            stack=STACK,
+            template_bucket=BUCKET,
+            guard=Guard(yes=True),
+            session=session,
+            on_output=lambda line: None,
+            progress=PlainProgress(shown),
+            poll_seconds=0,
+        )
+    for stub in session.stubs.values():
+        stub.assert_no_pending_responses()
+    assert str(failed.value).endswith(
+        "it ended UPDATE_ROLLBACK_COMPLETE; the first failure: One/Svc (AWS::SNS::Topic) "
+        "UPDATE_FAILED: Topic quota exceeded"
+    )
+    lines = shown.getvalue().splitlines()
+    assert [line.split()[2] for line in lines[1:]] == ["One", "One/Svc", "One/Svc", "One", STACK]
+    assert lines[0] == "update stack payment-nested: 1 resource"

@@ -133,8 +133,12 @@ class SetReader:
 
     def _discover(self) -> list[EventReader]:
         """Readers for the nested stacks not seen before."""
-        found = []
-        for logical_id, stack_id in nested_stacks(self._cfn, self._stack_id).items():
+        found: list[EventReader] = []
+        listed: dict[str, str] = {}
+        # A listing that fails finds no new child this time; the root's events still say all.
+        with suppress(BackendError):
+            listed = nested_stacks(self._cfn, self._stack_id)
+        for logical_id, stack_id in listed.items():
             if stack_id not in self._children:
                 self._children[stack_id] = EventReader(self._cfn, stack_id, logical_id)
                 found.append(self._children[stack_id])
