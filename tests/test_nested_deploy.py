@@ -768,7 +768,8 @@ def test_a_childs_failure_is_reported_with_its_own_reason() -> None:
     cfn.add_response("describe_stacks", {"Stacks": [ended]}, {"StackName": ROOT_ID})
     embedded = (
         f"Embedded stack {CHILD_ID} was not successfully updated. Currently in "
-        "UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: [Svc]."
+        "UPDATE_ROLLBACK_IN_PROGRESS with reason: "
+        "The following resource(s) failed to update: [Svc]."
     )
     root_events = [
         _event(ROOT_ID, 20, STACK, NESTED, "UPDATE_ROLLBACK_COMPLETE"),
