@@ -364,6 +364,30 @@ def test_an_update_of_one_groups_service_leaves_the_other_child_untouched(
     assert "Services02" in changed
 
 
+def test_a_group_emptied_shows_what_its_stack_held_as_removed(
+    platform: NestedPlatform, created: tuple[StackResult, Recorded, list[str]]
+) -> None:
+    """`plan` of the platform without pay: the second nested stack goes, and with it everything
+    it holds, each judged by the child's own deletion policies (its log group is data lost)."""
+    document = nested_spec()
+    document["services"] = document["services"][:1]
+    graph = paycompile.compile_spec(paycompile.load_spec_text(yaml.safe_dump(document), "a.yaml"))
+    before = platform.stack(STACK)
+    platform.said.clear()
+    result = cloudformation.plan(
+        graph,
+        stack=STACK,
+        template_bucket=BUCKET,
+        session=boto3.Session(region_name=REGION),
+        on_output=platform.said.append,
+    )
+    removed = {row.change.logical_id: row.change for row in result.changes}
+    assert removed["Services02"].action.value == "remove"
+    assert removed["Services02/PayLogGroup"].loses_data
+    assert "Services02/PayRule" in removed and "Services01" not in removed
+    assert platform.stack(STACK)["StackStatus"] == before["StackStatus"]
+
+
 def _create_alarms(platform: NestedPlatform) -> None:
     """The set's alarms (stand-ins in moto's copy), created through the CloudWatch API under
     their templates' names, as tests/test_cutover_moto.py does for one stack."""

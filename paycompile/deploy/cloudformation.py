@@ -468,12 +468,33 @@ class _Run:
         planned = []
         for each in set_rows(self.cfn, change_set.id):
             template = None
-            if each.row.get("Action") == "Remove":  # only a removal reads the deletion policy
+            removed = each.row.get("Action") == "Remove"
+            if removed:  # only a removal reads the deletion policy
                 if each.stack_id not in deployed:
                     deployed[each.stack_id] = self.deployed_template(each.stack_id)
                 template = deployed[each.stack_id]
             planned.append(_in_stack(each.stack, classify(each.row, template)))
+            if removed and each.row.get("ResourceType") == NESTED_STACK and not each.stack:
+                planned += self._removed_child(each.row)
         return planned
+
+    def _removed_child(self, row: Mapping[str, Any]) -> list[PlannedChange]:
+        """A nested stack the update removes deletes all it holds (a group emptied): each of
+        its resources, as a removal judged by the child's own deletion policies."""
+        logical_id = str(row["LogicalResourceId"])
+        child = row.get("PhysicalResourceId") or self.children().get(logical_id)
+        return self._removals_of(logical_id, str(child)) if child else []
+
+    def _removals_of(self, stack: str, stack_id: str | None) -> list[PlannedChange]:
+        """Every resource of one stack of the set as a removal, kept or not by its policy."""
+        from paycompile.deploy.changesets import classify
+
+        deployed = self.deployed_template(stack_id)
+        return [
+            _in_stack(stack, classify({"Action": "Remove", **resource}, deployed))
+            for resource in self.resources(stack_id)
+            if resource.get("ResourceStatus") != "DELETE_COMPLETE"
+        ]
 
     def _source(
         self, template: StackTemplate, bucket: str | None
@@ -596,24 +617,12 @@ class _Run:
         )
 
     def removals(self) -> list[PlannedChange]:
-        """Every resource of the stack as a removal, kept or not by its deletion policy."""
-        from paycompile.deploy.changesets import classify
-
-        deployed = self.deployed_template()
-        resources = self.resources()
-        planned = [
-            classify({"Action": "Remove", **resource}, deployed)
-            for resource in resources
-            if resource.get("ResourceStatus") != "DELETE_COMPLETE"
-        ]
-        self.nested = any(r.get("ResourceType") == NESTED_STACK for r in resources)
+        """Every resource of the stack, and of each nested stack, as a removal, kept or not by
+        its deletion policy."""
+        planned = self._removals_of("", self.stack_id)
+        self.nested = any(row.change.resource_type == NESTED_STACK for row in planned)
         for stack, stack_id in self.children().items():
-            deployed = self.deployed_template(stack_id)
-            planned += [
-                _in_stack(stack, classify({"Action": "Remove", **resource}, deployed))
-                for resource in self.resources(stack_id)
-                if resource.get("ResourceStatus") != "DELETE_COMPLETE"
-            ]
+            planned += self._removals_of(stack, stack_id)
         return planned
 
     def result(
