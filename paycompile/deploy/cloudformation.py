@@ -474,7 +474,8 @@ class _Run:
                     deployed[each.stack_id] = self.deployed_template(each.stack_id)
                 template = deployed[each.stack_id]
             planned.append(_in_stack(each.stack, classify(each.row, template)))
-            if removed and each.row.get("ResourceType") == NESTED_STACK and not each.stack:
+            nested = each.row.get("ResourceType") == NESTED_STACK
+            if removed and nested and not each.stack and not each.row.get("ChangeSetId"):
                 planned += self._removed_child(each.row)
         return planned
 
