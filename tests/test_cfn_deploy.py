@@ -539,14 +539,14 @@ sys.path.insert(0, {tests!r})
 from moto_standins import for_moto, with_certificate
 from paycompile.cli import main
 from paycompile.deploy import cloudformation
-from paycompile.deploy.templates import StackTemplate
+from paycompile.deploy.templates import StackTemplate, TemplateSet
 
 rendered = cloudformation.template_of
 
 
 def standins(graph, template):
-    document = rendered(graph, template).document
-    return StackTemplate.of(for_moto(with_certificate(document, {certificate!r})))
+    document = for_moto(with_certificate(rendered(graph, template).root.document, {certificate!r}))
+    return TemplateSet(StackTemplate.of(document), {{}})
 
 
 cloudformation.template_of = standins  # what moto can deploy: see docs/e2e.md

@@ -22,7 +22,7 @@ from paycompile.changes.model import Action, Change, risks_of
 from paycompile.changes.table import flags, summary
 from paycompile.deploy.aws import aws_errors, error_message, one_line, refused_by_aws
 from paycompile.deploy.result import PlannedChange, Replacement
-from paycompile.deploy.templates import KEEPING_POLICIES, StackTemplate
+from paycompile.deploy.templates import KEEPING_POLICIES, NESTED_STACK, StackTemplate
 from paycompile.errors import BackendError
 
 ChangeSetType = Literal["CREATE", "UPDATE"]
@@ -57,6 +57,8 @@ class Request:
     capabilities: list[str]
     tags: dict[str, str]
     description: str
+    # A root with nested stacks: CloudFormation makes a change set for each child too.
+    include_nested: bool = False
 
 
 def create(
@@ -64,6 +66,7 @@ def create(
 ) -> ChangeSet | None:
     """Create a change set and wait until it is ready; None when it would change nothing."""
     name = f"paycompile-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    nested = {"IncludeNestedStacks": True} if request.include_nested else {}
     try:
         created = cfn.create_change_set(
             StackName=stack_name,
@@ -74,6 +77,7 @@ def create(
             Tags=[{"Key": key, "Value": value} for key, value in sorted(request.tags.items())],
             Description=request.description[:1024],
             **request.template,
+            **nested,
         )
     except ClientError as error:
         if _says_no_changes(error_message(error)):
@@ -105,16 +109,49 @@ def _says_no_changes(reason: str) -> bool:
 
 def rows(cfn: Any, change_set: ChangeSet) -> Iterator[dict[str, Any]]:
     """The change set's ResourceChange rows, across every page."""
+    for page in _pages(cfn, change_set.id):
+        yield from _resource_rows(page)
+
+
+@dataclass(frozen=True)
+class SetRow:
+    """A row of a root's change set or of a nested change set under it."""
+
+    # The nested stack's logical id in the root ("" for the root's own rows).
+    stack: str
+    stack_id: str
+    row: dict[str, Any]
+
+
+def set_rows(cfn: Any, change_set_id: str, stack: str = "") -> Iterator[SetRow]:
+    """The rows of a change set made with IncludeNestedStacks, each nested stack's row followed
+    by the rows of its own change set (which the row names by `ChangeSetId`)."""
+    for page in _pages(cfn, change_set_id):
+        for row in _resource_rows(page):
+            yield SetRow(stack, str(page.get("StackId", "")), row)
+            nested = row.get("ChangeSetId")
+            if row.get("ResourceType") == NESTED_STACK and nested:
+                child = str(row["LogicalResourceId"])
+                yield from set_rows(cfn, str(nested), f"{stack}/{child}" if stack else child)
+
+
+def _pages(cfn: Any, change_set_id: str) -> Iterator[dict[str, Any]]:
     token: dict[str, str] = {}
     while True:
         with aws_errors("reading the change set"):
-            page = cfn.describe_change_set(ChangeSetName=change_set.id, **token)
-        for row in page.get("Changes", []):
-            if row.get("Type", "Resource") == "Resource":
-                yield row["ResourceChange"]
+            page: dict[str, Any] = cfn.describe_change_set(ChangeSetName=change_set_id, **token)
+        yield page
         if not page.get("NextToken"):
             return
         token = {"NextToken": page["NextToken"]}
+
+
+def _resource_rows(page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        row["ResourceChange"]
+        for row in page.get("Changes", [])
+        if row.get("Type", "Resource") == "Resource"
+    ]
 
 
 def discard(cfn: Any, change_set: ChangeSet) -> None:

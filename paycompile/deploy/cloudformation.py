@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from paycompile.compiler.graph import Graph
 from paycompile.deploy.approval import Guard, authorise
 from paycompile.deploy.result import PlannedChange, StackAction, StackResult
-from paycompile.deploy.templates import StackTemplate
+from paycompile.deploy.templates import NESTED_STACK, StackTemplate, TemplateSet
 from paycompile.errors import BackendError
 from paycompile.output import refuse_secrets
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from paycompile.deploy import changesets
     from paycompile.deploy.changesets import ChangeSet, ChangeSetType
     from paycompile.deploy.cutover import CutoverResult
-    from paycompile.deploy.events import EventReader, StackEvent
+    from paycompile.deploy.events import EventReader, SetReader, StackEvent
     from paycompile.deploy.progress import Progress
     from paycompile.deploy.release import ServiceRelease
     from paycompile.spec.model import PlatformSpec
@@ -70,7 +70,7 @@ def stack_name(graph: Graph, stack: str | None = None) -> str:
 def plan(
     platform: PlatformSpec | Graph,
     *,
-    template: Template | None = None,
+    template: Template | TemplateSet | None = None,
     parameters: Mapping[str, str] | None = None,
     stack: str | None = None,
     template_bucket: str | None = None,
@@ -80,7 +80,8 @@ def plan(
 ) -> StackResult:
     """Show what `deploy` would change: create a change set, print it, delete it.
 
-    `template` replaces the one rendered from the graph (text or a parsed document);
+    `template` replaces the one rendered from the graph (text or a parsed document, or a
+    `TemplateSet`: a root and its children as `build -o DIR` writes them);
     `parameters` are template parameter values (on an update, parameters not given keep their
     previous value; the release inputs are read from the running platform, see
     `paycompile.deploy.release`); `images` maps services to the image to release to their idle
@@ -101,7 +102,7 @@ def plan(
 def deploy(
     platform: PlatformSpec | Graph,
     *,
-    template: Template | None = None,
+    template: Template | TemplateSet | None = None,
     parameters: Mapping[str, str] | None = None,
     stack: str | None = None,
     template_bucket: str | None = None,
@@ -167,27 +168,30 @@ def outputs_text(result: StackResult) -> str:
     return "\n".join([f"outputs of stack {result.stack_name}:", *lines])
 
 
-def template_of(graph: Graph, template: Template | None) -> StackTemplate:
-    """The template handed in, or the graph's; the graph's is refused if it holds a secret.
+def template_of(graph: Graph, template: Template | TemplateSet | None) -> TemplateSet:
+    """The template (or set) handed in, or the graph's; the graph's is refused if it holds a
+    secret.
 
     paycompile vouches for what it renders, as `build` does before writing a file; a template
-    handed in is the caller's, sent as it is.
+    handed in is the caller's, sent as it is. A platform past one stack renders as a root and
+    its children (`build -o DIR`), which `deploy` uploads (docs/deploy.md).
     """
+    if isinstance(template, TemplateSet):
+        return template
     if template is not None:
-        return StackTemplate.of(template)
-    from paycompile import render
-    from paycompile.backends.cfn.template import NestedSet
+        return TemplateSet(StackTemplate.of(template), {})
+    from paycompile.backends.cfn.template import BACKEND
+    from paycompile.compiler.rules import violations
+    from paycompile.errors import RuleViolation
 
-    try:
-        rendered = render(graph, "cfn")
-    except NestedSet as error:
-        # Uploading a nested set and its nested change sets is not built yet (docs/deploy.md).
-        raise BackendError(
-            f"{error}; paycompile deploy handles one stack so far: write the set with "
-            "`paycompile build -o DIR`, then `aws cloudformation package` and `deploy` it"
-        ) from None
-    refuse_secrets(f"the template of {graph.platform} ({graph.environment})", rendered)
-    return StackTemplate.of(rendered)
+    failures = violations(graph)  # a graph changed after compile_spec is checked again
+    if failures:
+        raise RuleViolation(failures)
+    files = BACKEND.render_set(graph, "json")
+    for name, text in files.items():
+        which = "the template" if len(files) == 1 else f"the template {name}"
+        refuse_secrets(f"{which} of {graph.platform} ({graph.environment})", text)
+    return TemplateSet.of(files)
 
 
 def _aws() -> ModuleType:
@@ -236,6 +240,9 @@ class _Run:
             self.cfn = aws.client(self.session, "cloudformation")
         self.account = aws.account_of(self.session)
         self.stack_id: str | None = None
+        # The stack holds nested stacks: their change sets, events, resources and parameters
+        # are read with the root's.
+        self.nested = False
         say(f"stack {self.name} in account {self.account}, region {self.graph.region}")
 
     def errors(self, doing: str) -> Any:
@@ -261,7 +268,7 @@ class _Run:
 
     def propose(
         self,
-        template: StackTemplate,
+        templates: TemplateSet,
         parameters: Mapping[str, str],
         bucket: str | None,
         images: Mapping[str, str],
@@ -269,13 +276,14 @@ class _Run:
         """Create the change set and show it; a CREATE one for a stack that does not exist."""
         from paycompile.deploy import changesets
 
-        template.check_size()
+        templates.check_size()
+        self.nested = bool(templates.children)
         live = self.live()
         change_type = _change_type(self.name, live)
         releases, inputs = self.releases(
-            template, live if change_type == "UPDATE" else None, images
+            templates, live if change_type == "UPDATE" else None, images
         )
-        request, url = self._request(template, {**inputs, **parameters}, live, bucket)
+        request, url = self._request(templates, inputs, parameters, live, bucket)
         change_set = changesets.create(
             self.cfn, self.name, change_type, request, made_stack=live is None
         )
@@ -286,18 +294,19 @@ class _Run:
         return _Proposal(change_set, self._classified(change_set), url, releases)
 
     def releases(
-        self, template: StackTemplate, live: Mapping[str, Any] | None, images: Mapping[str, str]
+        self, templates: TemplateSet, live: Mapping[str, Any] | None, images: Mapping[str, str]
     ) -> tuple[tuple[ServiceRelease, ...], dict[str, str]]:
-        """Each service's colours and images after the deployment, and the parameters for them.
+        """Each service's colours and images after the deployment, and the inputs for them.
 
         A deployed stack's live colours are read from its load balancer, and the images each
-        colour runs from its parameters, so the update keeps both (`paycompile.deploy.release`).
+        colour runs from its parameters (a nested stack's from its own), so the update keeps
+        both (`paycompile.deploy.release`).
         """
         from paycompile.deploy.live import live_colors
         from paycompile.deploy.release import as_inputs, check_images, plan_releases
 
         check_images(self.graph, images)
-        declared = set(template.parameters)
+        declared = templates.parameters
         if not any(each.live_color in declared for each in self.graph.releases.values()):
             if images:
                 raise BackendError("the template has no release parameters: --image needs them")
@@ -306,10 +315,7 @@ class _Run:
         if live is not None:
             elbv2 = _aws().client(self.session, "elbv2")
             colors = live_colors(self.graph, self.physical_ids(), elbv2)
-            previous = {
-                str(p["ParameterKey"]): str(p.get("ParameterValue", ""))
-                for p in live.get("Parameters") or []
-            }
+            previous = self.previous_parameters(live)
         releases = tuple(plan_releases(self.graph, colors, previous, images))
         for each in releases:
             self.say(each.describe())
@@ -340,37 +346,101 @@ class _Run:
         )
 
     def physical_ids(self) -> dict[str, str]:
-        """Logical id -> physical id of every resource of the stack."""
+        """Logical id -> physical id of every resource of the stack and its nested stacks
+        (one graph's logical ids, unique across the set)."""
+        stacks = [self.stack_id, *self.children().values()]
         return {
             str(r["LogicalResourceId"]): str(r.get("PhysicalResourceId", ""))
-            for r in self.resources()
+            for stack_id in stacks
+            for r in self.resources(stack_id)
         }
 
-    def resources(self) -> list[dict[str, Any]]:
-        pages = self.cfn.get_paginator("list_stack_resources").paginate(StackName=self.stack_id)
+    def children(self) -> dict[str, str]:
+        """Logical id -> stack id of each nested stack (none when the set has no children)."""
+        from paycompile.deploy.events import nested_stacks
+
+        if not self.nested or self.stack_id is None:
+            return {}
+        return nested_stacks(self.cfn, self.stack_id)
+
+    def previous_parameters(self, live: Mapping[str, Any]) -> dict[str, str]:
+        """The parameter values of the last deployment: the root's, and each child's."""
+        described = [live]
+        for child in self.children().values():
+            with _aws().aws_errors(f"reading the nested stack {child}"):
+                described += self.cfn.describe_stacks(StackName=child)["Stacks"]
+        return {
+            str(p["ParameterKey"]): str(p.get("ParameterValue", ""))
+            for stack in described
+            for p in stack.get("Parameters") or []
+        }
+
+    def children_outputs(self) -> dict[str, str]:
+        """The platform's outputs a nested stack declares (those it exports; the others only
+        carry values between the stacks of the set)."""
+        found: dict[str, str] = {}
+        for child in self.children().values():
+            with _aws().aws_errors(f"reading the nested stack {child}"):
+                (stack,) = self.cfn.describe_stacks(StackName=child)["Stacks"]
+            for output in stack.get("Outputs") or []:
+                if output.get("ExportName"):
+                    found[str(output["OutputKey"])] = str(output.get("OutputValue", ""))
+        return found
+
+    def resources(self, stack_id: str | None = None) -> list[dict[str, Any]]:
+        pages = self.cfn.get_paginator("list_stack_resources").paginate(
+            StackName=stack_id or self.stack_id
+        )
         return [r for page in pages for r in page.get("StackResourceSummaries", [])]
 
     def _request(
         self,
-        template: StackTemplate,
+        templates: TemplateSet,
+        inputs: Mapping[str, str],
         parameters: Mapping[str, str],
         live: Mapping[str, Any] | None,
         bucket: str | None,
     ) -> tuple[changesets.Request, str | None]:
-        """What CreateChangeSet is sent, and the template's S3 URL if it was staged there."""
+        """What CreateChangeSet is sent, and the root template's S3 URL if it was staged there.
+
+        The children are uploaded first; the root then names their URLs and carries the inputs
+        it passes to them as values.
+        """
         from paycompile.deploy.changesets import Request
 
         previous = [p["ParameterKey"] for p in (live or {}).get("Parameters", [])]
-        values = template.parameter_values(parameters, previous)  # checked before any upload
-        source, url = self._source(template, bucket)
+        given = {key: value for key, value in inputs.items() if key in templates.root.parameters}
+        # checked before any upload
+        values = templates.root.parameter_values({**given, **parameters}, previous)
+        root = templates.root
+        if templates.children:
+            root = templates.packaged(self._stage_children(templates, bucket), inputs)
+            root.check_size()
+        source, url = self._source(root, bucket)
         request = Request(
             template=source,
             parameters=values,
-            capabilities=template.capabilities(),
+            capabilities=templates.capabilities(),
             tags=self.graph.tags,
             description=f"paycompile: {self.graph.platform} ({self.graph.environment})",
+            include_nested=bool(templates.children),
         )
         return request, url
+
+    def _stage_children(self, templates: TemplateSet, bucket: str | None) -> dict[str, str]:
+        """File name -> S3 URL of each child template, uploaded under its content's hash."""
+        from paycompile.deploy.staging import stage_templates
+
+        files = sorted(templates.children)
+        urls = stage_templates(
+            self.session,
+            [templates.children[file] for file in files],
+            self.name,
+            self.account,
+            self.graph.region,
+            bucket,
+        )
+        return dict(zip(files, urls, strict=True))
 
     def _classified(self, change_set: ChangeSet) -> list[PlannedChange]:
         """The change set's rows, judged and shown; the change set is discarded on failure."""
@@ -378,13 +448,54 @@ class _Run:
 
         with ExitStack() as on_error:
             on_error.callback(self.discard, change_set)
-            rows = list(changesets.rows(self.cfn, change_set))
-            update = change_set.change_type == "UPDATE"
-            deployed = self.deployed_template() if update else None
-            planned = [changesets.classify(row, deployed) for row in rows]
+            if self.nested:
+                planned = self._classified_set(change_set)
+            else:
+                rows = list(changesets.rows(self.cfn, change_set))
+                update = change_set.change_type == "UPDATE"
+                deployed = self.deployed_template() if update else None
+                planned = [changesets.classify(row, deployed) for row in rows]
             self.say(changesets.change_table(planned).rstrip("\n"))
             on_error.pop_all()
         return planned
+
+    def _classified_set(self, change_set: ChangeSet) -> list[PlannedChange]:
+        """The root's rows and, after each nested stack's row, its own change set's rows
+        (named `Child/Resource`), each judged against its own stack's template."""
+        from paycompile.deploy.changesets import classify, set_rows
+
+        deployed: dict[str, StackTemplate | None] = {}
+        planned = []
+        for each in set_rows(self.cfn, change_set.id):
+            template = None
+            removed = each.row.get("Action") == "Remove"
+            if removed:  # only a removal reads the deletion policy
+                if each.stack_id not in deployed:
+                    deployed[each.stack_id] = self.deployed_template(each.stack_id)
+                template = deployed[each.stack_id]
+            planned.append(_in_stack(each.stack, classify(each.row, template)))
+            nested = each.row.get("ResourceType") == NESTED_STACK
+            if removed and nested and not each.stack and not each.row.get("ChangeSetId"):
+                planned += self._removed_child(each.row)
+        return planned
+
+    def _removed_child(self, row: Mapping[str, Any]) -> list[PlannedChange]:
+        """A nested stack the update removes deletes all it holds (a group emptied): each of
+        its resources, as a removal judged by the child's own deletion policies."""
+        logical_id = str(row["LogicalResourceId"])
+        child = row.get("PhysicalResourceId") or self.children().get(logical_id)
+        return self._removals_of(logical_id, str(child)) if child else []
+
+    def _removals_of(self, stack: str, stack_id: str | None) -> list[PlannedChange]:
+        """Every resource of one stack of the set as a removal, kept or not by its policy."""
+        from paycompile.deploy.changesets import classify
+
+        deployed = self.deployed_template(stack_id)
+        return [
+            _in_stack(stack, classify({"Action": "Remove", **resource}, deployed))
+            for resource in self.resources(stack_id)
+            if resource.get("ResourceStatus") != "DELETE_COMPLETE"
+        ]
 
     def _source(
         self, template: StackTemplate, bucket: str | None
@@ -398,8 +509,8 @@ class _Run:
         )
         return {"TemplateURL": url}, url
 
-    def deployed_template(self) -> StackTemplate:
-        body = self.cfn.get_template(StackName=self.stack_id, TemplateStage="Processed")
+    def deployed_template(self, stack_id: str | None = None) -> StackTemplate:
+        body = self.cfn.get_template(StackName=stack_id or self.stack_id, TemplateStage="Processed")
         return StackTemplate.of(body["TemplateBody"])
 
     def discard(self, change_set: ChangeSet) -> None:
@@ -429,12 +540,12 @@ class _Run:
         if status not in DEPLOYED:
             raise BackendError(_failure("deploy", self.name, status, events))
 
-    def reader(self) -> EventReader:
-        """An event reader that ignores every event written so far."""
-        from paycompile.deploy.events import EventReader
+    def reader(self) -> EventReader | SetReader:
+        """An event reader (of the nested stacks too) that ignores every event written so far."""
+        from paycompile.deploy.events import EventReader, SetReader
 
         assert self.stack_id is not None
-        reader = EventReader(self.cfn, self.stack_id)
+        reader = (SetReader if self.nested else EventReader)(self.cfn, self.stack_id)
         reader.skip_existing()
         return reader
 
@@ -442,7 +553,7 @@ class _Run:
         self,
         title: str,
         planned: list[PlannedChange],
-        reader: EventReader,
+        reader: EventReader | SetReader,
         progress: Progress | None,
         poll: float,
     ) -> tuple[str, list[StackEvent]]:
@@ -452,7 +563,8 @@ class _Run:
 
         assert self.stack_id is not None
         shown = progress or QuietProgress()
-        shown.start(title, len(planned))
+        # A nested stack's own row is done when its resources are: they count, not it.
+        shown.start(title, sum(row.change.resource_type != NESTED_STACK for row in planned))
         succeeded = False
         try:
             status, events = follow(self.cfn, self.stack_id, reader, shown.event, poll)
@@ -506,15 +618,13 @@ class _Run:
         )
 
     def removals(self) -> list[PlannedChange]:
-        """Every resource of the stack as a removal, kept or not by its deletion policy."""
-        from paycompile.deploy.changesets import classify
-
-        deployed = self.deployed_template()
-        return [
-            classify({"Action": "Remove", **resource}, deployed)
-            for resource in self.resources()
-            if resource.get("ResourceStatus") != "DELETE_COMPLETE"
-        ]
+        """Every resource of the stack, and of each nested stack, as a removal, kept or not by
+        its deletion policy."""
+        planned = self._removals_of("", self.stack_id)
+        self.nested = any(row.change.resource_type == NESTED_STACK for row in planned)
+        for stack, stack_id in self.children().items():
+            planned += self._removals_of(stack, stack_id)
+        return planned
 
     def result(
         self, action: StackAction, proposal: _Proposal, executed: bool = False
@@ -524,6 +634,8 @@ class _Run:
             str(output["OutputKey"]): str(output.get("OutputValue", ""))
             for output in (live or {}).get("Outputs") or []
         }
+        if live is not None:
+            outputs.update(self.children_outputs())
         return StackResult(
             action,
             self.name,
@@ -536,6 +648,14 @@ class _Run:
             outputs,
             proposal.releases,
         )
+
+
+def _in_stack(stack: str, planned: PlannedChange) -> PlannedChange:
+    """A nested stack's row, named `Stack/Resource` in the root's table."""
+    if not stack:
+        return planned
+    change = replace(planned.change, logical_id=f"{stack}/{planned.change.logical_id}")
+    return replace(planned, change=change)
 
 
 def _change_type(name: str, live: Mapping[str, Any] | None) -> ChangeSetType:

@@ -13,10 +13,12 @@ import datetime
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from paycompile.deploy.aws import aws_errors, one_line
+from paycompile.errors import BackendError
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 # What CloudFormation writes on resources it gave up on because another one failed first.
@@ -41,11 +43,13 @@ class StackEvent:
     reason: str
 
     @classmethod
-    def of(cls, raw: Mapping[str, Any]) -> StackEvent:
+    def of(cls, raw: Mapping[str, Any], stack: str = "") -> StackEvent:
+        """`stack`: the nested stack's logical id in the root, which prefixes its resources."""
+        logical_id = str(raw.get("LogicalResourceId", ""))
         return cls(
             event_id=str(raw["EventId"]),
             timestamp=raw["Timestamp"],
-            logical_id=str(raw.get("LogicalResourceId", "")),
+            logical_id=f"{stack}/{logical_id}" if stack else logical_id,
             resource_type=str(raw.get("ResourceType", "")),
             status=str(raw.get("ResourceStatus", "")),
             reason=one_line(str(raw.get("ResourceStatusReason") or "")),
@@ -67,11 +71,15 @@ class StackEvent:
 
 
 class EventReader:
-    """The events of one stack written after a given moment, oldest first."""
+    """The events of one stack written after a given moment, oldest first.
 
-    def __init__(self, cfn: Any, stack_id: str) -> None:
+    `stack` names a nested stack by its logical id in the root (empty for the root itself).
+    """
+
+    def __init__(self, cfn: Any, stack_id: str, stack: str = "") -> None:
         self._cfn = cfn
         self._stack_id = stack_id
+        self._stack = stack
         self._newest: str | None = None
 
     def skip_existing(self) -> None:
@@ -83,7 +91,7 @@ class EventReader:
         fresh = list(itertools.takewhile(self._is_new, self._newest_first()))
         if fresh:
             self._newest = str(fresh[0]["EventId"])
-        return [StackEvent.of(raw) for raw in reversed(fresh)]
+        return [StackEvent.of(raw, self._stack) for raw in reversed(fresh)]
 
     def _is_new(self, raw: Mapping[str, Any]) -> bool:
         return str(raw["EventId"]) != self._newest
@@ -95,10 +103,64 @@ class EventReader:
                 yield from page.get("StackEvents", [])
 
 
+class SetReader:
+    """The events of a root stack and of every stack nested in it, oldest first.
+
+    The nested stacks are found among the root's resources on every poll, so a child the
+    operation creates is read from its first event; a child that existed before is read from
+    the moment `skip_existing` was called, like the root.
+    """
+
+    def __init__(self, cfn: Any, stack_id: str) -> None:
+        self._cfn = cfn
+        self._stack_id = stack_id
+        self._root = EventReader(cfn, stack_id)
+        self._children: dict[str, EventReader] = {}
+
+    def skip_existing(self) -> None:
+        self._root.skip_existing()
+        for reader in self._discover():
+            reader.skip_existing()
+
+    def new_events(self) -> list[StackEvent]:
+        events = self._root.new_events()
+        self._discover()
+        for reader in self._children.values():
+            # A deleted child's events may no longer be readable: the root's say it went.
+            with suppress(BackendError):
+                events += reader.new_events()
+        return sorted(events, key=lambda event: event.timestamp)
+
+    def _discover(self) -> list[EventReader]:
+        """Readers for the nested stacks not seen before."""
+        found: list[EventReader] = []
+        listed: dict[str, str] = {}
+        # A listing that fails finds no new child this time; the root's events still say all.
+        with suppress(BackendError):
+            listed = nested_stacks(self._cfn, self._stack_id)
+        for logical_id, stack_id in listed.items():
+            if stack_id not in self._children:
+                self._children[stack_id] = EventReader(self._cfn, stack_id, logical_id)
+                found.append(self._children[stack_id])
+        return found
+
+
+def nested_stacks(cfn: Any, stack_id: str) -> dict[str, str]:
+    """Logical id -> stack id of each nested stack of a stack (those created so far)."""
+    pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
+    with aws_errors("listing the nested stacks"):
+        return {
+            str(summary["LogicalResourceId"]): str(summary["PhysicalResourceId"])
+            for page in pages
+            for summary in page.get("StackResourceSummaries", [])
+            if summary.get("ResourceType") == STACK_TYPE and summary.get("PhysicalResourceId")
+        }
+
+
 def follow(
     cfn: Any,
     stack_id: str,
-    reader: EventReader,
+    reader: EventReader | SetReader,
     on_event: Callable[[StackEvent], None],
     poll_seconds: float,
 ) -> tuple[str, list[StackEvent]]:

@@ -12,6 +12,7 @@ lands on the same key.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -39,6 +40,24 @@ def stage_template(
     bucket: str | None = None,
 ) -> str:
     """Upload `template` and return the TemplateURL CloudFormation reads it from."""
+    (url,) = stage_templates(session, [template], stack_name, account, region, bucket)
+    return url
+
+
+def stage_templates(
+    session: Any,
+    templates: Sequence[StackTemplate],
+    stack_name: str,
+    account: str,
+    region: str,
+    bucket: str | None = None,
+) -> list[str]:
+    """Upload each template under `<stack>/<sha256>.<ext>` and return their TemplateURLs.
+
+    An unchanged template lands on the same key, so a nested stack whose child did not change
+    keeps its TemplateURL and CloudFormation leaves it alone. Each is uploaded again anyway:
+    the new version restarts the lifecycle rule's clock.
+    """
     s3 = client(session, "s3")
     owner: dict[str, str] = {}
     if bucket is None:
@@ -48,10 +67,13 @@ def stage_template(
         bucket_region = region
     else:
         bucket_region = _region_of(s3, bucket)
-    key = f"{stack_name}/{template.digest}.{_extension(template)}"
-    with aws_errors(f"uploading the template to s3://{bucket}/{key}"):
-        s3.put_object(Bucket=bucket, Key=key, Body=template.body.encode("utf-8"), **owner)
-    return object_url(bucket, bucket_region, key)
+    urls = []
+    for template in templates:
+        key = f"{stack_name}/{template.digest}.{_extension(template)}"
+        with aws_errors(f"uploading the template to s3://{bucket}/{key}"):
+            s3.put_object(Bucket=bucket, Key=key, Body=template.body.encode("utf-8"), **owner)
+        urls.append(object_url(bucket, bucket_region, key))
+    return urls
 
 
 def object_url(bucket: str, region: str, key: str) -> str:

@@ -80,6 +80,14 @@ class StackTemplate:
     def parameters(self) -> list[str]:
         return list(self.document.get("Parameters") or {})
 
+    def nested_stacks(self) -> dict[str, str]:
+        """Logical id -> TemplateURL of every nested stack the template declares."""
+        return {
+            logical_id: str((body.get("Properties") or {}).get("TemplateURL", ""))
+            for logical_id, body in self.resources.items()
+            if body.get("Type") == NESTED_STACK
+        }
+
     def check_size(self) -> None:
         if self.size > URL_LIMIT:
             raise BackendError(
@@ -161,3 +169,75 @@ def _mentions(value: Any, key: str) -> bool:
     if isinstance(value, list):
         return any(_mentions(item, key) for item in value)
     return False
+
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    """A platform's templates as `build -o DIR` writes them: a root, and the child templates
+    its nested stacks name by file (`TemplateURL: services-01.json`), which `deploy` uploads
+    and replaces with their S3 URLs. One stack is a set with no children."""
+
+    root: StackTemplate
+    children: dict[str, StackTemplate]
+
+    @classmethod
+    def of(cls, files: Mapping[str, str | Mapping[str, Any]]) -> TemplateSet:
+        """From file name -> template (text or document): one file, or `root.*` and children."""
+        if len(files) == 1:
+            return cls(StackTemplate.of(next(iter(files.values()))), {})
+        roots = [name for name in files if name.rsplit(".", 1)[0] == "root"]
+        if len(roots) != 1:
+            raise BackendError(
+                f"a set of {len(files)} templates needs one root (root.json or root.yaml); "
+                f"found {', '.join(sorted(files))}"
+            )
+        root = StackTemplate.of(files[roots[0]])
+        children = {
+            name: StackTemplate.of(text) for name, text in files.items() if name != roots[0]
+        }
+        named = set(root.nested_stacks().values())
+        if named != set(children):
+            raise BackendError(
+                f"the root's nested stacks name {', '.join(sorted(named)) or 'no file'}, "
+                f"the set holds {', '.join(sorted(children))}"
+            )
+        return cls(root, children)
+
+    @property
+    def templates(self) -> list[StackTemplate]:
+        return [self.root, *self.children.values()]
+
+    @property
+    def parameters(self) -> set[str]:
+        """Every parameter of every template of the set."""
+        return {name for template in self.templates for name in template.parameters}
+
+    def check_size(self) -> None:
+        for template in self.templates:
+            template.check_size()
+
+    def capabilities(self) -> list[str]:
+        """What the root's change set must acknowledge for the whole set: a nested stack's
+        IAM resources and transforms need the root to say so."""
+        found = {name for template in self.templates for name in template.capabilities()}
+        if "CAPABILITY_NAMED_IAM" in found:
+            found.discard("CAPABILITY_IAM")
+        order = ("CAPABILITY_NAMED_IAM", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND")
+        return [name for name in order if name in found]
+
+    def packaged(self, urls: Mapping[str, str], inputs: Mapping[str, str]) -> StackTemplate:
+        """The root with each nested stack's `TemplateURL` replaced by its uploaded child's URL,
+        and each deploy-time input it passes as a value (not as its own parameter) set to
+        `inputs`' value: so a deployment writes the live colours and images it read."""
+        document = json.loads(json.dumps(self.root.document))
+        for logical_id, file in self.root.nested_stacks().items():
+            properties = document["Resources"][logical_id]["Properties"]
+            properties["TemplateURL"] = urls[file]
+            passed = properties.get("Parameters") or {}
+            for name, value in passed.items():
+                if name in inputs and not isinstance(value, Mapping):
+                    passed[name] = inputs[name]
+        return StackTemplate.of(document)
