@@ -123,13 +123,6 @@ CDK_NAG: tuple[KnownFailure, ...] = (
         "no AWS WAF web ACL is associated with the ALB yet (PCI DSS v4.0 6.4.2).",
     ),
     KnownFailure(
-        "PCI.DSS.321-IAMNoInlinePolicy",
-        ("*Role",),
-        BOTH,
-        "being fixed",
-        "the roles still carry inline policies rather than customer managed ones.",
-    ),
-    KnownFailure(
         "PCI.DSS.321-S3BucketLoggingEnabled",
         ACCESS_LOG_BUCKET,
         BOTH,
