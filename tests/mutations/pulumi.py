@@ -195,7 +195,7 @@ def cutover_without_modify(p: Plan) -> None:
 def remove_policy(p: Plan, policy: str) -> None:
     """Deletes a managed policy and its attachments."""
     remove(p, policy)
-    p["resources"] = [r for r in p["resources"] if not r["name"].startswith(f"{policy}Attachment")]
+    p["resources"] = [r for r in p["resources"] if not r["name"].startswith(f"{policy}Attached")]
 
 
 def cutover_role_emptied(p: Plan) -> None:
@@ -216,7 +216,7 @@ def execution_without_logs(p: Plan) -> None:
 
 
 def execution_policy_detached(p: Plan) -> None:
-    remove(p, "ApiExecutionRolePolicyAttachment1")
+    remove(p, "ApiExecutionRolePolicyAttached1")
 
 
 def execution_policy_every_action(p: Plan) -> None:

@@ -69,8 +69,8 @@ def _iam_policy(node: Node, t: Translator) -> Registered:
         opts=options(node, t),
     )
     attachments = {
-        f"{node.logical_id}Attachment{index + 1}": aws.iam.RolePolicyAttachment(
-            f"{node.logical_id}Attachment{index + 1}",
+        f"{node.logical_id}Attached{index + 1}": aws.iam.RolePolicyAttachment(
+            f"{node.logical_id}Attached{index + 1}",
             role=t(role),
             policy_arn=policy.arn,
             opts=helper_options(node),
