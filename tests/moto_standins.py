@@ -104,6 +104,10 @@ def for_moto(template: dict[str, Any]) -> dict[str, Any]:
     for name in replaced:
         resources[name] = _standin(name, resources[name])
     result["Resources"] = _rewrite(resources, replaced)
+    for body in result["Resources"].values():
+        if body["Type"] == "AWS::IAM::ManagedPolicy":
+            document = body["Properties"]["PolicyDocument"]
+            body["Properties"]["PolicyDocument"] = _standin_arns(document, replaced)
     if "Outputs" in result:
         result["Outputs"] = _rewrite(result["Outputs"], replaced)
     return result
@@ -154,6 +158,21 @@ def _rewrite(value: Any, replaced: set[str]) -> Any:
         return {key: _rewrite(item, replaced) for key, item in value.items()}
     if isinstance(value, list):
         return [_rewrite(item, replaced) for item in value]
+    return value
+
+
+def _standin_arns(value: Any, replaced: set[str]) -> Any:
+    """moto validates a managed policy's resources as ARNs (as IAM does), and a stand-in's Ref is
+    its parameter's name: in a policy document, a stand-in is named by its parameter's ARN."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in replaced:
+            return {
+                "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+                f"{STANDIN_PREFIX}{value['Ref']}"
+            }
+        return {key: _standin_arns(item, replaced) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_standin_arns(item, replaced) for item in value]
     return value
 
 

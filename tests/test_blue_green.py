@@ -4,7 +4,8 @@ For generated specs and the reference spec: every target group has exactly one E
 task set) registered in it; what creation needs first comes first (every NAT gateway, its
 address and the public route after the internet gateway's attachment; the rotation schedule
 after the database instances and the NAT routes it reaches Secrets Manager through; every ECS
-service after its listener or rule and the NAT routes its tasks pull images through); no ARN
+service after its listener or rule, the NAT routes its tasks pull images through and the managed
+policies of its task definition's roles; every state machine after its role's policies); no ARN
 carries a fixed partition; and a platform too big for one CloudFormation stack is refused by
 that backend with the limit named, while the Pulumi backend builds it.
 """
@@ -90,6 +91,15 @@ def of_type(template: Template, type_name: str) -> list[str]:
     return sorted(k for k, v in template["Resources"].items() if v["Type"] == type_name)
 
 
+def attached_policies(template: Template, roles: set[str]) -> list[str]:
+    """The managed policies the template attaches to any of `roles`."""
+    return [
+        name
+        for name in of_type(template, "AWS::IAM::ManagedPolicy")
+        if roles & set(_named(template["Resources"][name]["Properties"].get("Roles", [])))
+    ]
+
+
 def ordering_problems(template: Template) -> list[str]:
     before = waits_for(template)
     resources = template["Resources"]
@@ -121,6 +131,14 @@ def ordering_problems(template: Template) -> list[str]:
             and group in set(_named(body["Properties"]))
         ]
         wanted.append((name, forwarding, "the listener or rule forwarding to its group"))
+        task = resources[name]["Properties"]["TaskDefinition"]["Ref"]
+        roles = _named(
+            [resources[task]["Properties"][key] for key in ("ExecutionRoleArn", "TaskRoleArn")]
+        )
+        wanted.append((name, attached_policies(template, set(roles)), "its roles' policies"))
+    for name in of_type(template, "AWS::StepFunctions::StateMachine"):
+        role = set(_named(resources[name]["Properties"]["RoleArn"]))
+        wanted.append((name, attached_policies(template, role), "its role's policies"))
     return [
         f"{name} does not wait for {sorted(set(targets) - before[name])} ({why})"
         for name, targets, why in wanted
@@ -178,6 +196,17 @@ def test_the_ordering_check_sees_a_missing_dependency() -> None:
     assert "Nat1 does not wait for ['IgwAttachment']" in found
     assert "NatEip1 does not wait for ['IgwAttachment']" in found
     assert "DbSecretRotation does not wait for ['DbInstance1', 'DbInstance2']" in found
+
+
+def test_the_ordering_check_sees_a_service_that_starts_before_its_permissions() -> None:
+    template = template_of(REFERENCE.read_text())
+    for task in ("ApiBlueTask", "ApiGreenTask"):
+        template["Resources"][task].pop("DependsOn")
+    found = "\n".join(ordering_problems(template))
+    assert (
+        "ApiBlueService does not wait for ['ApiExecutionRolePolicy', 'ApiTaskRolePolicy']" in found
+    )
+    assert "ApiGreenService does not wait for" in found
 
 
 def test_the_task_set_check_sees_a_group_without_one() -> None:

@@ -231,7 +231,7 @@ def test_conditionally_create_only_is_a_possible_replacement() -> None:
 
 
 def _statements(template: Template, role: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = props(template, role)["Policies"][0]["PolicyDocument"][
+    statements: list[dict[str, Any]] = props(template, f"{role}Policy")["PolicyDocument"][
         "Statement"
     ]
     return statements
@@ -241,23 +241,23 @@ def test_a_new_action_widens_a_role_and_a_removed_one_does_not() -> None:
     wider, narrower = copy.deepcopy(BASE), copy.deepcopy(BASE)
     _statements(wider, "ApiTaskRole")[0]["Action"].append("ssm:PutParameter")
     _statements(narrower, "ApiTaskRole")[0]["Action"].remove("ssm:GetParameters")
-    widened = by_id(classify(BASE, wider))["ApiTaskRole"]
+    widened = by_id(classify(BASE, wider))["ApiTaskRolePolicy"]
     assert Risk.WIDENING in widened.risks
     assert any("ssm:PutParameter" in reason for reason in widened.reasons)
-    assert by_id(classify(BASE, narrower))["ApiTaskRole"].risks == frozenset()
+    assert by_id(classify(BASE, narrower))["ApiTaskRolePolicy"].risks == frozenset()
 
 
 def test_a_dropped_condition_widens_and_a_wildcard_covers_its_actions() -> None:
     loose = copy.deepcopy(BASE)
     decrypt = next(s for s in _statements(loose, "ApiTaskRole") if "Condition" in s)
     del decrypt["Condition"]
-    assert Risk.WIDENING in by_id(classify(BASE, loose))["ApiTaskRole"].risks
+    assert Risk.WIDENING in by_id(classify(BASE, loose))["ApiTaskRolePolicy"].risks
     wide = copy.deepcopy(BASE)
     _statements(wide, "ApiTaskRole")[0]["Action"] = ["ssm:Get*"]
     narrow = copy.deepcopy(wide)
     _statements(narrow, "ApiTaskRole")[0]["Action"] = ["ssm:GetParameter"]
-    assert by_id(classify(wide, narrow))["ApiTaskRole"].risks == frozenset()
-    assert Risk.WIDENING in by_id(classify(narrow, wide))["ApiTaskRole"].risks
+    assert by_id(classify(wide, narrow))["ApiTaskRolePolicy"].risks == frozenset()
+    assert Risk.WIDENING in by_id(classify(narrow, wide))["ApiTaskRolePolicy"].risks
 
 
 def test_a_dropped_deny_widens_a_bucket_policy() -> None:

@@ -43,7 +43,7 @@ INPUTS_OUTPUT = "DeployInputs"
 # Types one side cannot tag: pulumi-aws's dashboard (the Terraform resource has no tags), the
 # template's ingress rule (AWS::EC2::SecurityGroupIngress has no Tags property).
 PULUMI_UNTAGGABLE = {"aws:cloudwatch/dashboard:Dashboard"}
-CFN_UNTAGGABLE = {"AWS::EC2::SecurityGroupIngress"}
+CFN_UNTAGGABLE = {"AWS::EC2::SecurityGroupIngress", "AWS::IAM::ManagedPolicy"}
 
 Artifact = dict[str, Any]
 

@@ -208,7 +208,8 @@ def test_a_plain_listener_on_443_is_not_https() -> None:
         ("ApiBlueService", "target_group", "ApiBlueTg"),  # a name, not a Ref
         ("ApiBlueService", "desired_count", "two"),
         ("ApiBlueService", "desired_count", True),
-        ("ApiTaskRole", "statements", ["Allow"]),
+        ("ApiTaskRolePolicy", "statements", ["Allow"]),
+        ("ApiTaskRolePolicy", "roles", "ApiTaskRole"),
     ],
     ids=lambda v: str(v)[:20],
 )

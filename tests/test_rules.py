@@ -162,7 +162,7 @@ def unprefixed_export(graph: Graph) -> None:
 
 def role_statement(graph: Graph, action: str, resource: object) -> None:
     statement = {"Sid": "TooMuch", "Effect": "Allow", "Action": [action], "Resource": resource}
-    graph["ApiTaskRole"].props["statements"].append(statement)
+    graph["ApiTaskRolePolicy"].props["statements"].append(statement)
 
 
 def rename(graph: Graph, logical_id: str, name: str) -> None:
@@ -476,7 +476,7 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
         "PAY-SEC-007",
         "dev",
         lambda g: (
-            g["ApiExecutionRole"]
+            g["ApiExecutionRolePolicy"]
             .props["statements"]
             .append(
                 {

@@ -67,9 +67,22 @@ def template() -> dict[str, Any]:
     return resolved(builds.template(SPEC))
 
 
+def attached_policies(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The documents of the managed policies the template attaches to `role`."""
+    return [
+        body["Properties"]["PolicyDocument"]
+        for body in template["Resources"].values()
+        if body["Type"] == "AWS::IAM::ManagedPolicy"
+        and any(r in ({"Ref": role}, f"<{role}>") for r in body["Properties"].get("Roles", []))
+    ]
+
+
+def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [s for document in attached_policies(template, role) for s in document["Statement"]]
+
+
 def execution_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    role = template["Resources"]["ApiExecutionRole"]["Properties"]
-    return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    return role_statements(template, "ApiExecutionRole")
 
 
 def test_the_execution_role_reads_the_declared_secrets_and_no_other(
@@ -87,8 +100,8 @@ def test_the_execution_role_reads_the_declared_secrets_and_no_other(
         assert not allowed(statements, read, other), other
     # Nothing else in Secrets Manager, and the task role never reads these secrets.
     assert not allowed(statements, "secretsmanager:ListSecrets", "*")
-    task_role = template["Resources"]["ApiTaskRole"]["Properties"]["Policies"][0]
-    assert not allowed(task_role["PolicyDocument"]["Statement"], read, PSP_ARN)
+    assert role_statements(template, "ApiTaskRole")
+    assert not allowed(role_statements(template, "ApiTaskRole"), read, PSP_ARN)
 
 
 def test_decrypting_goes_through_secrets_manager_only(template: dict[str, Any]) -> None:
@@ -139,8 +152,7 @@ def test_the_checkers_accept_the_platform_with_secrets(backend: str) -> None:
 
 def test_the_checkers_flag_a_role_that_reads_an_undeclared_secret() -> None:
     template = builds.template(SPEC)
-    role = template["Resources"]["ApiExecutionRole"]["Properties"]["Policies"][0]
-    read = next(s for s in role["PolicyDocument"]["Statement"] if s["Sid"] == "ReadServiceSecrets")
+    read = next(s for s in execution_statements(template) if s["Sid"] == "ReadServiceSecrets")
     read["Resource"].append(PSP_ARN.replace("psp-AbCdEf", "other-AbCdEf"))
     found = check_template(template, builds.expectation(SPEC))
     assert any("more than its job needs" in f and "other-AbCdEf" in f for f in found), found

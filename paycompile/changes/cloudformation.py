@@ -21,6 +21,7 @@ KIND_OF_TYPE: dict[str, Kind] = {
     "AWS::KMS::Key": Kind.KMS_KEY,
     "AWS::Logs::LogGroup": Kind.LOG_GROUP,
     "AWS::IAM::Role": Kind.IAM_ROLE,
+    "AWS::IAM::ManagedPolicy": Kind.IAM_POLICY,
     "AWS::EC2::SecurityGroup": Kind.SECURITY_GROUP,
     "AWS::EC2::SecurityGroupIngress": Kind.SECURITY_GROUP_INGRESS,
     "AWS::S3::Bucket": Kind.BUCKET,

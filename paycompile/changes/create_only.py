@@ -149,6 +149,11 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "TargetType",
         "VpcId",
     ),
+    "AWS::IAM::ManagedPolicy": (
+        "Description",
+        "ManagedPolicyName",
+        "Path",
+    ),
     "AWS::IAM::Role": (
         "Path",
         "RoleName",
@@ -269,6 +274,7 @@ NAME_PROPERTY: dict[str, str] = {
     "AWS::ECS::Service": "ServiceName",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "Name",
     "AWS::ElasticLoadBalancingV2::TargetGroup": "Name",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::IAM::Role": "RoleName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::RDS::DBCluster": "DBClusterIdentifier",

@@ -46,6 +46,7 @@ DATA_KINDS = frozenset(
 WIDENING_KINDS = frozenset(
     {
         Kind.IAM_ROLE,
+        Kind.IAM_POLICY,
         Kind.SECURITY_GROUP,
         Kind.SECURITY_GROUP_INGRESS,
         Kind.BUCKET_POLICY,

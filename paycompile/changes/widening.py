@@ -89,14 +89,16 @@ def _key_documents(key: Resource) -> list[Any]:
     return [properties_of(key).get("KeyPolicy")]
 
 
-def _bucket_documents(policy: Resource) -> list[Any]:
+def _policy_documents(policy: Resource) -> list[Any]:
     return [properties_of(policy).get("PolicyDocument")]
 
 
 _DOCUMENTS = {
     "AWS::IAM::Role": _role_documents,
+    # A customer managed policy is judged as itself: what it grants is what its roles gain.
+    "AWS::IAM::ManagedPolicy": _policy_documents,
     "AWS::KMS::Key": _key_documents,
-    "AWS::S3::BucketPolicy": _bucket_documents,
+    "AWS::S3::BucketPolicy": _policy_documents,
 }
 
 

@@ -7,6 +7,7 @@ from paycompile.compiler.compute import Credentials, add_compute
 from paycompile.compiler.data import add_data, add_master_secret
 from paycompile.compiler.edge import add_edge
 from paycompile.compiler.graph import Concat, Graph, Kind, Pseudo
+from paycompile.compiler.iam_policies import wait_for_permissions
 from paycompile.compiler.network import add_network
 from paycompile.compiler.operations import add_operations
 from paycompile.compiler.partition import partition
@@ -51,6 +52,7 @@ def build_graph(spec: PlatformSpec) -> Graph:
     data = add_data(builder, network, traffic, secret, data_key, logs_key)
     add_operations(builder, traffic, data, cluster, data_key, logs_key)
     _outputs(builder)
+    wait_for_permissions(builder.graph)
     groups = {service.name: service.stack_group for service in spec.services}
     builder.graph.partition = partition(builder.graph, groups)
     return builder.graph

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     KMS_KEY = "KmsKey"
     LOG_GROUP = "LogGroup"
     IAM_ROLE = "IamRole"
+    IAM_POLICY = "IamPolicy"
     SECURITY_GROUP = "SecurityGroup"
     SECURITY_GROUP_INGRESS = "SecurityGroupIngress"
     BUCKET = "Bucket"
@@ -66,6 +67,7 @@ class Kind(StrEnum):
 # carry the governance tags (PAY-GOV-001). A backend that can tag more (Pulumi can tag
 # security group rules) uses `Graph.tags` plus the node's Name.
 TAGGABLE = frozenset(Kind) - {
+    Kind.IAM_POLICY,
     Kind.BUCKET_POLICY,
     Kind.SECURITY_GROUP_INGRESS,
     Kind.SECRET_ATTACHMENT,

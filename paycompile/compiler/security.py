@@ -7,14 +7,11 @@ from typing import Any
 
 from paycompile.compiler.builder import Builder, arn, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo
+from paycompile.compiler.iam_policies import attach_policies
 from paycompile.spec import policy
 
 # The IAM policy language version every document paycompile writes uses.
 IAM_POLICY_VERSION = "2012-10-17"
-# IAM role names have at most 64 characters; a longer name is left to the backend to generate
-# (CloudFormation or Pulumi auto-naming) and the full name stays in the Name tag.
-# The one inline policy each role carries.
-INLINE_POLICY_NAME = "least-privilege"
 
 # The key administrator's actions, listed rather than `kms:*` so that no policy paycompile
 # writes holds a wildcard action (PAY-GOV-002).
@@ -176,7 +173,8 @@ def role(
     statements: list[dict[str, Any]],
     managed_policies: tuple[str, ...] = (),
 ) -> Node:
-    """An IAM role one AWS service assumes, with inline least-privilege statements.
+    """An IAM role one AWS service assumes, its least-privilege statements in customer managed
+    policies attached to it (see `iam_policies`), and the AWS managed policies named.
 
     Role names are global to the account: the backend names the role (unique per stack, so the
     same platform deploys to a second region) and the Name tag keeps the intended name.
@@ -187,22 +185,28 @@ def role(
             {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
         ],
     }
-    return builder.add(
+    node = builder.add(
         Kind.IAM_ROLE,
         parts,
         {
             "physical_name": None,
             "service": service,
             "trust_policy": trust,
-            "policy_name": INLINE_POLICY_NAME,
-            "policy_version": IAM_POLICY_VERSION,
-            "statements": statements,
             "managed_policies": [
                 Concat(("arn:", Pseudo("partition"), f":iam::aws:policy/{policy}"))
                 for policy in managed_policies
             ],
         },
     )
+    attach_policies(
+        builder,
+        node,
+        parts,
+        statements,
+        version=IAM_POLICY_VERSION,
+        aws_managed=len(managed_policies),
+    )
+    return node
 
 
 def log_group_node(builder: Builder, parts: tuple[str, ...], name: str, key: Node) -> Node:

@@ -133,7 +133,7 @@ EVIDENCE: dict[str, tuple[Evidence, ...]] = {
     "PAY-SEC-006": (_of(Kind.KMS_KEY, props=("policy.Statement",)),),
     "PAY-SEC-007": (
         _of(Kind.TASK_DEFINITION, props=("execution_role",)),
-        _of(Kind.IAM_ROLE, props=("statements",), via=(Kind.TASK_DEFINITION, "execution_role")),
+        _of(Kind.IAM_POLICY, props=("roles", "statements")),
     ),
     "PAY-SEC-003": (
         _of(Kind.DB_CLUSTER, props=("master_secret",)),
@@ -187,7 +187,8 @@ EVIDENCE: dict[str, tuple[Evidence, ...]] = {
         ),
     ),
     "PAY-GOV-002": (
-        _of(Kind.IAM_ROLE, props=("statements", "managed_policies")),
+        _of(Kind.IAM_ROLE, props=("managed_policies",)),
+        _of(Kind.IAM_POLICY, props=("roles", "statements")),
         _of(Kind.BUCKET_POLICY, props=("statements",)),
         _of(Kind.KMS_KEY, props=("policy.Statement",)),
     ),

@@ -116,13 +116,6 @@ CDK_NAG: tuple[KnownFailure, ...] = (
         "with SSE-S3 (AES256), never SSE-KMS.",
     ),
     KnownFailure(
-        "PCI.DSS.321-IAMNoInlinePolicy",
-        ("*Role",),
-        BOTH,
-        "being fixed",
-        "the roles still carry inline policies rather than customer managed ones.",
-    ),
-    KnownFailure(
         "PCI.DSS.321-S3BucketLoggingEnabled",
         ACCESS_LOG_BUCKET,
         BOTH,

@@ -149,10 +149,13 @@ class Reader:
         roles = self.platform.roles
         for role, arn in self.attachments:
             if role in roles:
-                roles[role].managed.append(arn)
+                # A policy of the plan's own (customer managed) gives its statements; any other
+                # ARN is an AWS managed policy, judged by name.
                 policy = only_name(arn)
                 if policy in self.documents:
                     roles[role].statements += self.documents[policy]
+                else:
+                    roles[role].managed.append(arn)
         for topic, protocol, endpoint in self.subscriptions:
             if topic in self.platform.topics:
                 self.platform.topics[topic].subscriptions.append((protocol, endpoint))

@@ -325,6 +325,25 @@ MUTATIONS: tuple[Mutation, ...] = (
         spec=WITH_SECRETS,
     ),
     row(
+        "managed-policy-detached",
+        "the execution role's managed policy is attached to it: tasks pull their secrets",
+        both("execution_policy_detached"),
+        "ApiExecutionRole: lacks secretsmanager:GetSecretValue",
+        spec=WITH_SECRETS,
+    ),
+    row(
+        "managed-policy-every-action",
+        "a managed policy allows no wildcard action",
+        both("execution_policy_every_action"),
+        "ApiExecutionRole: * on every resource",
+    ),
+    row(
+        "managed-policy-every-resource",
+        "a managed policy names the resources it grants, not '*'",
+        both("task_policy_every_resource"),
+        "ApiTaskRole: secretsmanager:GetSecretValue on every resource",
+    ),
+    row(
         "secret-decrypt-anywhere",
         "a service's execution role decrypts its secrets only through Secrets Manager",
         both("secret_decrypt_anywhere"),

@@ -21,10 +21,18 @@ def props(template: Template, logical: str) -> dict[str, Any]:
 
 
 def statements(template: Template, role: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = props(template, role)["Policies"][0]["PolicyDocument"][
-        "Statement"
-    ]
+    """The statements of the (first) customer managed policy attached to `role`."""
+    found: list[dict[str, Any]] = props(template, f"{role}Policy")["PolicyDocument"]["Statement"]
     return found
+
+
+def remove_policy(template: Template, policy: str) -> None:
+    """Deletes a managed policy and every DependsOn naming it (a template CloudFormation takes)."""
+    del template["Resources"][policy]
+    for body in template["Resources"].values():
+        depends = body.get("DependsOn")
+        if isinstance(depends, list) and policy in depends:
+            body["DependsOn"] = [d for d in depends if d != policy]
 
 
 def drop_statement(template: Template, role: str, sid: str) -> None:
@@ -170,7 +178,7 @@ def cutover_without_modify(t: Template) -> None:
 
 
 def cutover_role_emptied(t: Template) -> None:
-    props(t, "ApiCutoverRole")["Policies"] = []
+    remove_policy(t, "ApiCutoverRolePolicy")
 
 
 def cutover_role_extra(t: Template) -> None:
@@ -184,7 +192,20 @@ def cutover_role_extra(t: Template) -> None:
 
 
 def execution_without_logs(t: Template) -> None:
-    props(t, "ApiExecutionRole")["Policies"] = []
+    remove_policy(t, "ApiExecutionRolePolicy")
+
+
+def execution_policy_detached(t: Template) -> None:
+    props(t, "ApiExecutionRolePolicy")["Roles"] = []
+
+
+def execution_policy_every_action(t: Template) -> None:
+    statements(t, "ApiExecutionRole").append({"Effect": "Allow", "Action": "*", "Resource": "*"})
+
+
+def task_policy_every_resource(t: Template) -> None:
+    read = next(s for s in statements(t, "ApiTaskRole") if s.get("Sid") == "ReadDatabaseSecret")
+    read["Resource"] = "*"
 
 
 def task_without_secret(t: Template) -> None:

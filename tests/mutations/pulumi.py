@@ -192,8 +192,14 @@ def cutover_without_modify(p: Plan) -> None:
     edit_json(p, "ApiCutoverRolePolicy", "policy", policy_statements(without_sid("MoveTraffic")))
 
 
+def remove_policy(p: Plan, policy: str) -> None:
+    """Deletes a managed policy and its attachments."""
+    remove(p, policy)
+    p["resources"] = [r for r in p["resources"] if not r["name"].startswith(f"{policy}Attached")]
+
+
 def cutover_role_emptied(p: Plan) -> None:
-    remove(p, "ApiCutoverRolePolicy")
+    remove_policy(p, "ApiCutoverRolePolicy")
 
 
 def cutover_role_extra(p: Plan) -> None:
@@ -206,7 +212,25 @@ def cutover_role_extra(p: Plan) -> None:
 
 
 def execution_without_logs(p: Plan) -> None:
-    remove(p, "ApiExecutionRolePolicy")
+    remove_policy(p, "ApiExecutionRolePolicy")
+
+
+def execution_policy_detached(p: Plan) -> None:
+    remove(p, "ApiExecutionRolePolicyAttached1")
+
+
+def execution_policy_every_action(p: Plan) -> None:
+    extra = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    edit_json(p, "ApiExecutionRolePolicy", "policy", policy_statements(lambda s: s.append(extra)))
+
+
+def task_policy_every_resource(p: Plan) -> None:
+    edit_json(
+        p,
+        "ApiTaskRolePolicy",
+        "policy",
+        _sid("ReadDatabaseSecret", lambda s: s.__setitem__("Resource", "*")),
+    )
 
 
 def task_without_secret(p: Plan) -> None:

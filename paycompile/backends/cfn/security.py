@@ -42,12 +42,26 @@ def _iam_role(node: Node, t: Translator) -> list[AWSObject]:
     )
     if props["physical_name"]:
         role.RoleName = props["physical_name"]
-    if props["statements"]:
-        document = {"Version": props["policy_version"], "Statement": t(props["statements"])}
-        role.Policies = [iam.Policy(PolicyName=props["policy_name"], PolicyDocument=document)]
     if props["managed_policies"]:
         role.ManagedPolicyArns = t(props["managed_policies"])
     return [role]
+
+
+def _iam_policy(node: Node, t: Translator) -> list[AWSObject]:
+    """A customer managed policy attached through its `Roles`: CloudFormation attaches it when it
+    creates the policy, so whatever waits for the policy finds the role's permissions. No
+    `ManagedPolicyName`: a fixed name would make every create-only change a failed replacement
+    and collide across stacks. (The type takes no Tags.)"""
+    props = node.props
+    document = {"Version": props["policy_version"], "Statement": t(props["statements"])}
+    return [
+        iam.ManagedPolicy(
+            node.logical_id,
+            Description=props["description"],
+            PolicyDocument=document,
+            Roles=t(props["roles"]),
+        )
+    ]
 
 
 def _rule(rule: dict[str, Any], t: Translator, direction: str) -> dict[str, Any]:
@@ -92,6 +106,7 @@ RESOURCES: dict[Kind, Emit] = {
     Kind.KMS_KEY: _kms_key,
     Kind.LOG_GROUP: _log_group,
     Kind.IAM_ROLE: _iam_role,
+    Kind.IAM_POLICY: _iam_policy,
     Kind.SECURITY_GROUP: _security_group,
     Kind.SECURITY_GROUP_INGRESS: _security_group_ingress,
 }

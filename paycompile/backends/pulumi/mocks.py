@@ -252,6 +252,13 @@ def _role(out: Outputs) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _policy(out: Outputs) -> tuple[str, dict[str, Any]]:
+    # A managed policy's id is its ARN.
+    name = out.generated_name()
+    arn = out.mocks.arn("iam", f"policy/{name}", region=False)
+    return arn, {"name": name, "arn": arn, "policyId": "ANPA" + out.hex(17).upper()}
+
+
 def _role_policy(out: Outputs) -> tuple[str, dict[str, Any]]:
     return f"{out.inputs.get('role')}:{out.inputs.get('name')}", {}
 
@@ -475,6 +482,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("cloudwatch", "Dashboard"): _dashboard,
     ("iam", "Role"): _role,
     ("iam", "RolePolicy"): _role_policy,
+    ("iam", "Policy"): _policy,
     ("iam", "RolePolicyAttachment"): _attachment,
     ("s3", "Bucket"): _bucket,
     ("s3", "BucketPolicy"): _bucket_part,

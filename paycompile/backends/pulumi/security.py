@@ -46,15 +46,6 @@ def _iam_role(node: Node, t: Translator) -> Registered:
         tags=t.tags(node),
         opts=options(node, t),
     )
-    if props["statements"]:
-        document = {"Version": props["policy_version"], "Statement": props["statements"]}
-        aws.iam.RolePolicy(
-            f"{node.logical_id}Policy",
-            name=props["policy_name"],
-            role=role.id,
-            policy=t(Json(document)),
-            opts=helper_options(node),
-        )
     for index, policy_arn in enumerate(props["managed_policies"]):
         aws.iam.RolePolicyAttachment(
             f"{node.logical_id}Managed{index + 1}",
@@ -63,6 +54,30 @@ def _iam_role(node: Node, t: Translator) -> Registered:
             opts=helper_options(node),
         )
     return Registered(role)
+
+
+def _iam_policy(node: Node, t: Translator) -> Registered:
+    """A customer managed policy (auto-named) and its attachment to each role: a node that
+    depends on the policy waits for the attachments too."""
+    props = node.props
+    document = {"Version": props["policy_version"], "Statement": props["statements"]}
+    policy = aws.iam.Policy(
+        node.logical_id,
+        description=props["description"],
+        policy=t(Json(document)),
+        tags=t.tags(node),
+        opts=options(node, t),
+    )
+    attachments = {
+        f"{node.logical_id}Attached{index + 1}": aws.iam.RolePolicyAttachment(
+            f"{node.logical_id}Attached{index + 1}",
+            role=t(role),
+            policy_arn=policy.arn,
+            opts=helper_options(node),
+        )
+        for index, role in enumerate(props["roles"])
+    }
+    return Registered(policy, dict(attachments))
 
 
 def _egress_rule(rule: dict[str, Any], t: Translator) -> Any:
@@ -122,6 +137,7 @@ RESOURCES: dict[Kind, Emit] = {
     Kind.KMS_KEY: _kms_key,
     Kind.LOG_GROUP: _log_group,
     Kind.IAM_ROLE: _iam_role,
+    Kind.IAM_POLICY: _iam_policy,
     Kind.SECURITY_GROUP: _security_group,
     Kind.SECURITY_GROUP_INGRESS: _security_group_ingress,
 }

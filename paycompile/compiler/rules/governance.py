@@ -41,7 +41,7 @@ def _statements(graph: Graph) -> Iterator[tuple[Node, dict[str, Any], bool]]:
     for node in graph:
         if node.kind is Kind.KMS_KEY:
             found, key_policy = as_dict(node.props.get("policy")).get("Statement"), True
-        elif node.kind in (Kind.IAM_ROLE, Kind.BUCKET_POLICY):
+        elif node.kind in (Kind.IAM_POLICY, Kind.BUCKET_POLICY):
             found, key_policy = node.props.get("statements"), False
         else:
             continue
