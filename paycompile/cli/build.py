@@ -48,8 +48,10 @@ def _build(args: argparse.Namespace) -> int:
         graph = compile_spec(load(args))
         if args.backend == "cfn":
             _write_templates(graph, args.format, args.output)
-        else:
-            write_output(args.output, backend.render(graph, args.format))
+    if args.backend != "cfn":
+        # Not paused: Pulumi's runtime leaves reference cycles behind every resource it
+        # registers, and the plan's memory stays bounded only while they are collected.
+        write_output(args.output, backend.render(graph, args.format))
     if args.output != "-":
         print(
             build_summary(graph, list_rules(), args.backend, args.output), end="", file=sys.stderr
