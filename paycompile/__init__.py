@@ -53,7 +53,7 @@ __version__ = "0.1.0"
 # it as an attribute of its parent, which would hide the function `deploy` from `__getattr__`.
 # The package itself is empty; importing it now and unbinding it leaves the name to the function.
 import_module("paycompile.deploy")
-del globals()["deploy"]
+globals().pop("deploy", None)
 
 # Each public name -> the module that defines it, imported when the name is first read.
 _LAZY: dict[str, str] = {
