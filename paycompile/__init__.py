@@ -34,10 +34,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__`
     from paycompile.compiler.compile import build_graph
     from paycompile.compiler.graph import Graph, Kind, Node
     from paycompile.compiler.rules import Rule
-    from paycompile.deploy.approval import Guard, RequireApproval
-    from paycompile.deploy.cloudformation import deploy, destroy, plan
-    from paycompile.deploy.progress import PlainProgress, Progress, RichProgress, progress_for
-    from paycompile.deploy.result import PlannedChange, Replacement, StackResult
+    from paycompile.deployment.approval import Guard, RequireApproval
+    from paycompile.deployment.cloudformation import deploy, destroy, plan
+    from paycompile.deployment.progress import PlainProgress, Progress, RichProgress, progress_for
+    from paycompile.deployment.result import PlannedChange, Replacement, StackResult
     from paycompile.errors import (
         BackendError,
         PaycompileError,
@@ -49,10 +49,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__`
 
 __version__ = "0.1.0"
 
-# Transitional, until the subpackage `paycompile/deploy/` is renamed: importing a package binds
+# Transitional, until the subpackage `paycompile/deployment/` is renamed: importing a package binds
 # it as an attribute of its parent, which would hide the function `deploy` from `__getattr__`.
 # The package itself is empty; importing it now and unbinding it leaves the name to the function.
-import_module("paycompile.deploy")
+import_module("paycompile.deployment")
 globals().pop("deploy", None)
 
 # Each public name -> the module that defines it, imported when the name is first read.
@@ -64,18 +64,18 @@ _LAZY: dict[str, str] = {
     "Kind": "paycompile.compiler.graph",
     "Node": "paycompile.compiler.graph",
     "Rule": "paycompile.compiler.rules",
-    "Guard": "paycompile.deploy.approval",
-    "RequireApproval": "paycompile.deploy.approval",
-    "deploy": "paycompile.deploy.cloudformation",
-    "destroy": "paycompile.deploy.cloudformation",
-    "plan": "paycompile.deploy.cloudformation",
-    "PlainProgress": "paycompile.deploy.progress",
-    "Progress": "paycompile.deploy.progress",
-    "RichProgress": "paycompile.deploy.progress",
-    "progress_for": "paycompile.deploy.progress",
-    "PlannedChange": "paycompile.deploy.result",
-    "Replacement": "paycompile.deploy.result",
-    "StackResult": "paycompile.deploy.result",
+    "Guard": "paycompile.deployment.approval",
+    "RequireApproval": "paycompile.deployment.approval",
+    "deploy": "paycompile.deployment.cloudformation",
+    "destroy": "paycompile.deployment.cloudformation",
+    "plan": "paycompile.deployment.cloudformation",
+    "PlainProgress": "paycompile.deployment.progress",
+    "Progress": "paycompile.deployment.progress",
+    "RichProgress": "paycompile.deployment.progress",
+    "progress_for": "paycompile.deployment.progress",
+    "PlannedChange": "paycompile.deployment.result",
+    "Replacement": "paycompile.deployment.result",
+    "StackResult": "paycompile.deployment.result",
     "BackendError": "paycompile.errors",
     "PaycompileError": "paycompile.errors",
     "RuleViolation": "paycompile.errors",

@@ -21,7 +21,7 @@ from tests.conftest import REFERENCE_SPEC, ROOT
 
 # Libraries only some commands need: never loaded by `import paycompile`.
 HEAVY = ("troposphere", "pulumi", "pulumi_aws", "boto3", "botocore", "rich", "jinja2", "cfn_flip")
-DEPLOYMENT = "paycompile.deploy."
+DEPLOYMENT = "paycompile.deployment."
 
 
 def loaded_after(code: str) -> list[str]:
@@ -44,7 +44,7 @@ def test_import_paycompile_loads_no_library_and_no_deployment_module() -> None:
     assert [m for m in modules if m.startswith(DEPLOYMENT)] == []
     # Nor the spec's models or the compiler: they load with the first function that needs them.
     assert of(modules, "pydantic", "yaml") == []
-    assert [m for m in modules if m.startswith("paycompile.")] == ["paycompile.deploy"]
+    assert [m for m in modules if m.startswith("paycompile.")] == ["paycompile.deployment"]
 
 
 def test_every_exported_name_resolves_and_is_listed() -> None:
@@ -61,8 +61,8 @@ def test_every_exported_name_resolves_and_is_listed() -> None:
 
 def test_deploy_is_the_function_even_after_the_deployment_package_is_imported() -> None:
     code = (
-        "import paycompile.deploy.approval\n"
-        "from paycompile.deploy import approval, cloudformation as engine\n"
+        "import paycompile.deployment.approval\n"
+        "from paycompile.deployment import approval, cloudformation as engine\n"
         "import paycompile\n"
         "print(callable(paycompile.deploy), paycompile.deploy is engine.deploy,"
         " paycompile.Guard is approval.Guard)\n"

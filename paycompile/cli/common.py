@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
 
 if TYPE_CHECKING:  # imported where used: `init` and `rules` need neither, `build` no approval
-    from paycompile.deploy.approval import Guard
+    from paycompile.deployment.approval import Guard
     from paycompile.spec.model import PlatformSpec
 
 USAGE_ERROR = 2
@@ -125,7 +125,7 @@ def load_path(spec: str, args: argparse.Namespace) -> PlatformSpec:
 
 
 def approval_arguments(parser: argparse.ArgumentParser) -> None:
-    from paycompile.deploy.approval import RequireApproval
+    from paycompile.deployment.approval import RequireApproval
 
     parser.add_argument(
         "--yes", action="store_true", help="approve without asking (never approves data loss)"
@@ -144,7 +144,7 @@ def approval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def guard(args: argparse.Namespace) -> Guard:
-    from paycompile.deploy.approval import Guard, RequireApproval, terminal_ask
+    from paycompile.deployment.approval import Guard, RequireApproval, terminal_ask
 
     return Guard(
         yes=args.yes,

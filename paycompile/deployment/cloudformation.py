@@ -4,7 +4,7 @@ Each command first shows what it would do, as CloudFormation itself computes it:
 `deploy` create a change set (CREATE for a new stack, UPDATE otherwise) and print its rows,
 classified by `paycompile.changes`; `destroy` lists every resource of the stack with what its
 DeletionPolicy keeps. `plan` then deletes the change set. `deploy` and `destroy` go on only once
-`paycompile.deploy.approval` says so, and otherwise delete the change set (and the empty stack
+`paycompile.deployment.approval` says so, and otherwise delete the change set (and the empty stack
 record a CREATE change set makes) so that a refusal changes nothing.
 
 These are the library's entry points (`paycompile.plan`, `paycompile.deploy`,
@@ -22,19 +22,19 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from paycompile.compiler.graph import Graph
-from paycompile.deploy.approval import Guard, authorise
-from paycompile.deploy.result import PlannedChange, StackAction, StackResult
-from paycompile.deploy.templates import StackTemplate
+from paycompile.deployment.approval import Guard, authorise
+from paycompile.deployment.result import PlannedChange, StackAction, StackResult
+from paycompile.deployment.templates import StackTemplate
 from paycompile.errors import BackendError
 from paycompile.output import refuse_secrets
 
 if TYPE_CHECKING:
-    from paycompile.deploy import changesets
-    from paycompile.deploy.changesets import ChangeSet, ChangeSetType
-    from paycompile.deploy.cutover import CutoverResult
-    from paycompile.deploy.events import EventReader, StackEvent
-    from paycompile.deploy.progress import Progress
-    from paycompile.deploy.release import ServiceRelease
+    from paycompile.deployment import changesets
+    from paycompile.deployment.changesets import ChangeSet, ChangeSetType
+    from paycompile.deployment.cutover import CutoverResult
+    from paycompile.deployment.events import EventReader, StackEvent
+    from paycompile.deployment.progress import Progress
+    from paycompile.deployment.release import ServiceRelease
     from paycompile.spec.model import PlatformSpec
 
 OnOutput = Callable[[str], None]
@@ -83,7 +83,7 @@ def plan(
     `template` replaces the one rendered from the graph (text or a parsed document);
     `parameters` are template parameter values (on an update, parameters not given keep their
     previous value; the release inputs are read from the running platform, see
-    `paycompile.deploy.release`); `images` maps services to the image to release to their idle
+    `paycompile.deployment.release`); `images` maps services to the image to release to their idle
     colour (default: the spec's); `session` is a boto3 session (default: one in the spec's
     region). Nothing is executed; a template over 51,200 bytes is still staged in S3, because
     CloudFormation only reads large templates from there.
@@ -193,7 +193,7 @@ def template_of(graph: Graph, template: Template | None) -> StackTemplate:
 def _aws() -> ModuleType:
     """paycompile's boto3 module, or the install hint when boto3 is missing (exit 3)."""
     try:
-        from paycompile.deploy import aws
+        from paycompile.deployment import aws
     except ModuleNotFoundError as missing:
         if (missing.name or "").split(".")[0] not in ("boto3", "botocore"):
             raise
@@ -239,7 +239,7 @@ class _Run:
         say(f"stack {self.name} in account {self.account}, region {self.graph.region}")
 
     def errors(self, doing: str) -> Any:
-        from paycompile.deploy.aws import aws_errors
+        from paycompile.deployment.aws import aws_errors
 
         return aws_errors(f"{doing} stack {self.name}")
 
@@ -267,7 +267,7 @@ class _Run:
         images: Mapping[str, str],
     ) -> _Proposal:
         """Create the change set and show it; a CREATE one for a stack that does not exist."""
-        from paycompile.deploy import changesets
+        from paycompile.deployment import changesets
 
         template.check_size()
         live = self.live()
@@ -291,10 +291,10 @@ class _Run:
         """Each service's colours and images after the deployment, and the parameters for them.
 
         A deployed stack's live colours are read from its load balancer, and the images each
-        colour runs from its parameters, so the update keeps both (`paycompile.deploy.release`).
+        colour runs from its parameters, so the update keeps both (`paycompile.deployment.release`).
         """
-        from paycompile.deploy.live import live_colors
-        from paycompile.deploy.release import as_inputs, check_images, plan_releases
+        from paycompile.deployment.live import live_colors
+        from paycompile.deployment.release import as_inputs, check_images, plan_releases
 
         check_images(self.graph, images)
         declared = set(template.parameters)
@@ -320,7 +320,7 @@ class _Run:
         self, releases: tuple[ServiceRelease, ...], poll: float
     ) -> tuple[CutoverResult, ...]:
         """Run the cutover of each service whose idle colour runs the release, in turn."""
-        from paycompile.deploy.cutover import cut_over
+        from paycompile.deployment.cutover import cut_over
 
         due = [each for each in releases if each.released]
         if not due:
@@ -358,7 +358,7 @@ class _Run:
         bucket: str | None,
     ) -> tuple[changesets.Request, str | None]:
         """What CreateChangeSet is sent, and the template's S3 URL if it was staged there."""
-        from paycompile.deploy.changesets import Request
+        from paycompile.deployment.changesets import Request
 
         previous = [p["ParameterKey"] for p in (live or {}).get("Parameters", [])]
         values = template.parameter_values(parameters, previous)  # checked before any upload
@@ -374,7 +374,7 @@ class _Run:
 
     def _classified(self, change_set: ChangeSet) -> list[PlannedChange]:
         """The change set's rows, judged and shown; the change set is discarded on failure."""
-        from paycompile.deploy import changesets
+        from paycompile.deployment import changesets
 
         with ExitStack() as on_error:
             on_error.callback(self.discard, change_set)
@@ -391,7 +391,7 @@ class _Run:
     ) -> tuple[dict[str, str], str | None]:
         if template.fits_inline and bucket is None:
             return {"TemplateBody": template.body}, None
-        from paycompile.deploy.staging import stage_template
+        from paycompile.deployment.staging import stage_template
 
         url = stage_template(
             self.session, template, self.name, self.account, self.graph.region, bucket
@@ -403,7 +403,7 @@ class _Run:
         return StackTemplate.of(body["TemplateBody"])
 
     def discard(self, change_set: ChangeSet) -> None:
-        from paycompile.deploy.changesets import discard
+        from paycompile.deployment.changesets import discard
 
         discard(self.cfn, change_set)
 
@@ -411,7 +411,7 @@ class _Run:
         self, proposal: _Proposal, guard: Guard, progress: Progress | None, poll: float
     ) -> None:
         """Execute the change set once approved and follow it; refused or failed: exit 4 or 3."""
-        from paycompile.deploy.aws import aws_errors
+        from paycompile.deployment.aws import aws_errors
 
         change_set = proposal.change_set
         assert change_set is not None
@@ -431,7 +431,7 @@ class _Run:
 
     def reader(self) -> EventReader:
         """An event reader that ignores every event written so far."""
-        from paycompile.deploy.events import EventReader
+        from paycompile.deployment.events import EventReader
 
         assert self.stack_id is not None
         reader = EventReader(self.cfn, self.stack_id)
@@ -447,8 +447,8 @@ class _Run:
         poll: float,
     ) -> tuple[str, list[StackEvent]]:
         """Show the running operation's events until the stack's status is final."""
-        from paycompile.deploy.events import follow
-        from paycompile.deploy.progress import QuietProgress
+        from paycompile.deployment.events import follow
+        from paycompile.deployment.progress import QuietProgress
 
         assert self.stack_id is not None
         shown = progress or QuietProgress()
@@ -482,8 +482,8 @@ class _Run:
             self.say("termination protection: off")
 
     def destroy(self, guard: Guard, progress: Progress | None, poll: float) -> StackResult:
-        from paycompile.deploy.aws import aws_errors
-        from paycompile.deploy.changesets import change_table
+        from paycompile.deployment.aws import aws_errors
+        from paycompile.deployment.changesets import change_table
 
         live = self.live()
         if live is None:
@@ -507,7 +507,7 @@ class _Run:
 
     def removals(self) -> list[PlannedChange]:
         """Every resource of the stack as a removal, kept or not by its deletion policy."""
-        from paycompile.deploy.changesets import classify
+        from paycompile.deployment.changesets import classify
 
         deployed = self.deployed_template()
         return [
@@ -560,7 +560,7 @@ def _refuse_busy(name: str, status: str, allowed: tuple[str, ...] = ()) -> None:
 
 
 def _failure(action: str, name: str, status: str, events: list[StackEvent]) -> str:
-    from paycompile.deploy.events import first_failure
+    from paycompile.deployment.events import first_failure
 
     line = f"{action} of stack {name} failed: it ended {status}"
     cause = first_failure(events)

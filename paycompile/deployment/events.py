@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paycompile.deploy.aws import aws_errors, one_line
+from paycompile.deployment.aws import aws_errors, one_line
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 # What CloudFormation writes on resources it gave up on because another one failed first.
