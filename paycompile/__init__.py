@@ -49,12 +49,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__`
 
 __version__ = "0.1.0"
 
-# Transitional, until the subpackage `paycompile/deployment/` is renamed: importing a package binds
-# it as an attribute of its parent, which would hide the function `deploy` from `__getattr__`.
-# The package itself is empty; importing it now and unbinding it leaves the name to the function.
-import_module("paycompile.deployment")
-globals().pop("deploy", None)
-
 # Each public name -> the module that defines it, imported when the name is first read.
 _LAZY: dict[str, str] = {
     "BACKENDS": "paycompile.backends",
