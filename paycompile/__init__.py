@@ -100,7 +100,7 @@ def compile_spec(spec: PlatformSpec) -> Graph:
     The spec is validated again first (SpecError if it no longer passes), so one assembled
     without validation (`model_construct`) cannot reach the compiler.
     """
-    from paycompile.compiler.compile import build_graph
+    from paycompile import build_graph  # read from the package, as a caller may replace it
     from paycompile.spec.edit import revalidate
 
     graph = build_graph(revalidate(spec))
@@ -114,7 +114,7 @@ def render(graph: Graph, backend: str = "cfn", output_format: str | None = None)
     Raises RuleViolation, before any backend runs, if the graph breaks an invariant (a graph
     changed after `compile_spec` is checked again).
     """
-    from paycompile.backends import get_backend
+    from paycompile import get_backend
 
     _check(graph)
     chosen = get_backend(backend)

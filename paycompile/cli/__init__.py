@@ -96,7 +96,7 @@ def _run(argv: Sequence[str] | None) -> int:
         return 3
 
 
-def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser, with only the command group `argv` runs registered (every group for
     `--help`, no command or an unknown one, so help and "invalid choice" list them all)."""
     parser = Parser(

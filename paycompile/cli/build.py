@@ -39,13 +39,15 @@ def register(commands: Commands) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    with paused_collection():
+        spec = load(args)  # a spec refused never loads a backend
     backend = get_backend(args.backend)
     if args.format not in backend.formats:
         raise UsageError(
             f"the {args.backend} backend writes {', '.join(backend.formats)}, not {args.format}"
         )
     with paused_collection():
-        graph = compile_spec(load(args))
+        graph = compile_spec(spec)
         if args.backend == "cfn":
             _write_templates(graph, args.format, args.output)
     if args.backend != "cfn":
