@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import paycompile
 from paycompile.changes.classify import classify
 from paycompile.changes.model import Change, Risk
+from tests.conftest import TWO_PLATFORMS
 from tests.strategies import BACKUP_SCHEDULES, FARGATE_PAIRS, SERVICE_NAME, documents
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +170,7 @@ EDITS: dict[str, Edit] = {
 }
 
 
+@TWO_PLATFORMS
 @given(data=st.data())
 def test_ordinary_edit_is_safe(data: st.DataObject) -> None:
     # One property over all the edits (not one per edit) keeps the suite's time in bounds.
