@@ -269,3 +269,26 @@ def judge_placement(platform: Platform, expected: Expectation) -> list[str]:
         if on and tier.get(subnet) != "public":
             problems.append(f"{subnet}: a {tier.get(subnet)} subnet that gives public IPs")
     return problems
+
+
+# ---------------------------------------------------------------- images
+
+ECR_PUBLIC = "public.ecr.aws"
+
+
+def judge_images(platform: Platform, expected: Expectation) -> list[str]:
+    """Tasks never pull from ECR Public themselves (their egress is narrowed to the VPC
+    endpoints): such an image comes through an ECR pull-through cache rule for public.ecr.aws."""
+    problems = [
+        f"the pull-through cache {prefix!r} caches {upstream!r}, not {ECR_PUBLIC}"
+        for prefix, upstream in platform.image_caches.items()
+        if upstream != ECR_PUBLIC
+    ]
+    for task in platform.tasks.values():
+        for container in task.containers:
+            if container.image.startswith(f"{ECR_PUBLIC}/"):
+                problems.append(
+                    f"{task.name} pulls {container.image} from ECR Public directly, past the "
+                    "VPC endpoints, instead of through the platform's cache"
+                )
+    return problems
