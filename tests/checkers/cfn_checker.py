@@ -311,13 +311,34 @@ def _by_service_and_color(template: Template) -> dict[str, dict[str, str]]:
     return found
 
 
+# Pseudo parameters as the expectation writes them.
+_PSEUDO_TEXT = {
+    "AWS::AccountId": "{account}",
+    "AWS::Region": "{region}",
+    "AWS::URLSuffix": "{urlsuffix}",
+    "AWS::Partition": "{partition}",
+}
+
+
+def _text(value: Any) -> Any:
+    """A string joined with Fn::Join from literals and pseudo parameters, as text with the
+    pseudo parameters as placeholders (anything else as it is)."""
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        texts = [_text(part) for part in parts]
+        return separator.join(texts) if all(isinstance(t, str) for t in texts) else value
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return _PSEUDO_TEXT.get(value["Ref"], value)
+    return value
+
+
 def _check_container(task_id: str, task: dict[str, Any], image: str) -> list[str]:
     problems = []
     containers = props(task).get("ContainerDefinitions", [])
     if len(containers) != 1:
         return [f"{task_id}: {len(containers)} containers, expected 1"]
     container = containers[0]
-    if container.get("Image") != image:
+    if _text(container.get("Image")) != image:
         problems.append(f"{task_id}: image {container.get('Image')!r}, spec says {image!r}")
     if str(container.get("User", "0")) in ROOT_USERS:
         problems.append(f"{task_id}: the container runs as root")
