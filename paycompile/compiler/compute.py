@@ -104,7 +104,7 @@ def _service(
     # The listener must forward to a target group before ECS registers tasks in it, and the
     # tasks pull their image (through the cache rule) and call AWS through the NAT gateways or
     # the VPC endpoints: all must exist first.
-    pulls_through = cache is not None and images.pulls_through_cache(service)
+    pulls_through = images.pulls_through_cache(service)
     waits_for = (
         (wiring.listener_rule or wiring.listener).logical_id,
         *(table.logical_id for table in network.private_route_tables),

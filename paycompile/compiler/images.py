@@ -29,7 +29,8 @@ UPSTREAM_REGISTRY = "public.ecr.aws"
 # serves and the reference within it.
 _ECR_PUBLIC_IMAGE = re.compile(r"^public\.ecr\.aws/(?P<path>[^:@]+)(?P<reference>[:@].+)$")
 # EcrRepositoryPrefix (cfn-lint's registry schema of AWS::ECR::PullThroughCacheRule): 2 to 30
-# characters, lowercase components separated by `.`, `_`, `__` or runs of `-`.
+# characters, lowercase components separated by `.`, `_`, `__` or runs of `-` (so an environment
+# ending in a hyphen cannot end one: PAY-NET-005 refuses it).
 PREFIX_MAX_LENGTH = 30
 PREFIX_PATTERN = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
 _DIGEST_CHARACTERS = 8
@@ -54,16 +55,16 @@ def release_reference(image: str) -> str:
 
 
 def cache_prefix(platform: str, environment: str) -> str:
-    """`<platform>-<environment>` when it is a valid prefix of at most 30 characters, else its
-    first 21 characters and 8 hexadecimal digits of its SHA-256: unique per platform and
-    environment either way (the names are `[a-z][a-z0-9-]*`, so only length and a trailing
-    hyphen can make the plain form invalid)."""
+    """`<platform>-<environment>` when it fits ECR's 30 characters, else the platform's name cut
+    to fit, 8 hexadecimal digits of its SHA-256 and `-<environment>`: unique per platform and
+    environment either way, and ending in the environment as every physical name does
+    (PAY-GOV-004). An environment of 16 characters leaves the name 4."""
     plain = f"{platform}-{environment}"
-    if len(plain) <= PREFIX_MAX_LENGTH and PREFIX_PATTERN.match(plain):
+    if len(plain) <= PREFIX_MAX_LENGTH:
         return plain
-    digest = hashlib.sha256(plain.encode()).hexdigest()[:_DIGEST_CHARACTERS]
-    head = plain[: PREFIX_MAX_LENGTH - _DIGEST_CHARACTERS - 1].rstrip("-")
-    return f"{head}-{digest}"
+    digest = hashlib.sha256(platform.encode()).hexdigest()[:_DIGEST_CHARACTERS]
+    room = PREFIX_MAX_LENGTH - len(environment) - _DIGEST_CHARACTERS - 2
+    return f"{platform[:room].rstrip('-')}-{digest}-{environment}"
 
 
 def add_image_cache(builder: Builder) -> Node | None:

@@ -133,11 +133,12 @@ def _ecr_public(image: str) -> bool:
 
 def cache_prefix(platform: str, environment: str) -> str:
     """docs/security.md: `<name>-<environment>`, or when that is longer than ECR's 30 characters
-    (or ends in a hyphen) its first 21 characters, a hyphen and 8 hex digits of its SHA-256."""
+    the name cut to fit, 8 hex digits of the name's SHA-256, then `-<environment>`."""
     plain = f"{platform}-{environment}"
-    if len(plain) <= 30 and not plain.endswith("-"):
+    if len(plain) <= 30:
         return plain
-    return f"{plain[:21].rstrip('-')}-{hashlib.sha256(plain.encode()).hexdigest()[:8]}"
+    digest = hashlib.sha256(platform.encode()).hexdigest()[:8]
+    return f"{platform[: 20 - len(environment)].rstrip('-')}-{digest}-{environment}"
 
 
 def _workload(service: dict[str, Any], platform: str, env: str) -> tuple[str, int, int]:

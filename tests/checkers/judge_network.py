@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 
-from tests.checkers.expectation import Expectation
+from tests.checkers.expectation import Expectation, cache_prefix
 from tests.checkers.model import Holder, Peer, Platform, Ports, SgRule
 
 INTERNET = "internet"
@@ -284,6 +284,10 @@ def judge_images(platform: Platform, expected: Expectation) -> list[str]:
         for prefix, upstream in platform.image_caches.items()
         if upstream != ECR_PUBLIC
     ]
+    prefix = cache_prefix(expected.platform, expected.environment)
+    cached = any(f"/{prefix}/" in image for image, _, _ in expected.workloads.values())
+    if cached and platform.image_caches.get(prefix) != ECR_PUBLIC:
+        problems.append(f"no pull-through cache rule for {ECR_PUBLIC} under {prefix!r}")
     for task in platform.tasks.values():
         for container in task.containers:
             if container.image.startswith(f"{ECR_PUBLIC}/"):

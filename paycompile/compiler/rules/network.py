@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from paycompile.compiler.graph import Concat, Graph, Input, Kind, Node, Ref
-from paycompile.compiler.images import cache_prefix
+from paycompile.compiler.images import PREFIX_MAX_LENGTH, PREFIX_PATTERN, cache_prefix
 from paycompile.compiler.rules.helpers import (
     DB_PORT,
     as_dict,
@@ -274,6 +274,8 @@ def images_through_cache(graph: Graph) -> list[str]:
     prefixes = set()
     for each in rules:
         prefix, upstream = each.props.get("prefix"), each.props.get("upstream_registry_url")
+        if not PREFIX_PATTERN.match(str(prefix)) or len(str(prefix)) > PREFIX_MAX_LENGTH:
+            problems.append(f"{each.logical_id}: {prefix!r} is not a repository prefix ECR takes")
         if prefix != want or upstream != _ECR_PUBLIC:
             problems.append(
                 f"{each.logical_id} caches {upstream!r} under {prefix!r}, want {_ECR_PUBLIC!r} "
