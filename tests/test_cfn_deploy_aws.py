@@ -21,8 +21,8 @@ from botocore.stub import ANY, Stubber
 from test_cfn_deploy import ACCOUNT, REGION, STACK, reference_graph, small_template
 
 import paycompile
-from paycompile.deploy.approval import Guard
-from paycompile.deploy.progress import PlainProgress
+from paycompile.deployment.approval import Guard
+from paycompile.deployment.progress import PlainProgress
 from paycompile.errors import BackendError, ChangeRefused
 
 SID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/0a1b2c3d"

@@ -36,10 +36,10 @@ from moto_standins import for_moto, with_certificate
 
 import paycompile
 from paycompile.compiler.graph import Graph
-from paycompile.deploy import cloudformation
-from paycompile.deploy.approval import Guard
-from paycompile.deploy.live import live_colors
-from paycompile.deploy.result import StackResult
+from paycompile.deployment import cloudformation
+from paycompile.deployment.approval import Guard
+from paycompile.deployment.live import live_colors
+from paycompile.deployment.result import StackResult
 from paycompile.errors import BackendError
 
 # moto's state is process-wide: the modules that use it run in one worker, one after another.

@@ -35,11 +35,11 @@ from moto_standins import for_moto, with_certificate
 import paycompile
 from paycompile.backends.cfn import stacks
 from paycompile.compiler.graph import Graph
-from paycompile.deploy import cloudformation
-from paycompile.deploy.approval import Guard
-from paycompile.deploy.events import StackEvent
-from paycompile.deploy.result import StackResult
-from paycompile.deploy.templates import StackTemplate, TemplateSet
+from paycompile.deployment import cloudformation
+from paycompile.deployment.approval import Guard
+from paycompile.deployment.events import StackEvent
+from paycompile.deployment.result import StackResult
+from paycompile.deployment.templates import StackTemplate, TemplateSet
 from paycompile.errors import ChangeRefused
 
 # moto's state is process-wide: the modules that use it run in one worker, one after another.

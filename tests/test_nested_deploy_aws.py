@@ -20,10 +20,10 @@ from botocore.stub import ANY, Stubber
 from test_nested_deploy import BUCKET, NESTED, REGION, STACK, nested_spec
 
 import paycompile
-from paycompile.deploy import cloudformation
-from paycompile.deploy.approval import Guard
-from paycompile.deploy.progress import PlainProgress
-from paycompile.deploy.templates import StackTemplate, TemplateSet
+from paycompile.deployment import cloudformation
+from paycompile.deployment.approval import Guard
+from paycompile.deployment.progress import PlainProgress
+from paycompile.deployment.templates import StackTemplate, TemplateSet
 from paycompile.errors import BackendError, ChangeRefused
 
 ACCOUNT = "123456789012"

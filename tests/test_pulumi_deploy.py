@@ -38,7 +38,7 @@ from paycompile.backends.pulumi.release import ReleaseProgram, live_inputs
 from paycompile.changes import Action
 from paycompile.cli import main
 from paycompile.compiler.graph import Graph
-from paycompile.deploy.approval import Guard, RequireApproval
+from paycompile.deployment.approval import Guard, RequireApproval
 from paycompile.errors import BackendError, ChangeRefused
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -291,7 +291,7 @@ def test_cli_up_without_a_terminal_exits_4_and_changes_nothing(
 @pytest.mark.parametrize(("typed", "approved"), [("y\n", True), ("yes\n", True), ("\n", False)])
 def test_the_terminal_prompt_in_a_real_pseudo_terminal(typed: str, approved: bool) -> None:
     code = (
-        "from paycompile.deploy.approval import terminal_ask\n"
+        "from paycompile.deployment.approval import terminal_ask\n"
         "ask = terminal_ask()\n"
         "print('ANSWER', ask is not None and ask('Go on?'))\n"
     )

@@ -1,4 +1,4 @@
-"""What a deployment passes for each service's release inputs (paycompile/deploy/release.py).
+"""What a deployment passes for each service's release inputs (paycompile/deployment/release.py).
 
 The moto tests (test_cutover_moto.py) run these choices against a deployed stack; these pin the
 choices themselves, case by case.
@@ -13,7 +13,7 @@ import pytest
 
 import paycompile
 from paycompile.compiler.graph import Graph, Kind
-from paycompile.deploy.release import as_inputs, check_images, plan_releases
+from paycompile.deployment.release import as_inputs, check_images, plan_releases
 
 ROOT = Path(__file__).resolve().parent.parent
 V1, V2, V3 = (f"public.ecr.aws/example/api:1.{n}" for n in (1, 2, 3))

@@ -10,12 +10,12 @@ starts with `paycompile:`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from paycompile import __version__
-from paycompile.cli import build, cloudformation, diff, init, inspect, pulumi, report
 from paycompile.cli.common import (
     PREFIX,
     USAGE_ERROR,
@@ -27,7 +27,23 @@ from paycompile.cli.common import (
 )
 from paycompile.errors import ChangeRefused, PaycompileError, SpecError
 
-COMMAND_GROUPS = (build, inspect, pulumi, cloudformation, diff, init, report)
+# Each command -> the module of its group (paycompile.cli.<group>), in the order `--help` lists
+# them. Only the group of the command being run is imported (docs/performance.md).
+COMMANDS: dict[str, str] = {
+    "build": "build",
+    "graph": "build",
+    "validate": "inspect",
+    "schema": "inspect",
+    "rules": "inspect",
+    "preview": "pulumi",
+    "up": "pulumi",
+    "plan": "cloudformation",
+    "deploy": "cloudformation",
+    "destroy": "cloudformation",
+    "diff": "diff",
+    "init": "init",
+    "report": "report",
+}
 OUTPUT_FAILURE = 3
 
 
@@ -47,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = _parser()
+    parser = _parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage error or the help
@@ -80,16 +96,27 @@ def _run(argv: Sequence[str] | None) -> int:
         return 3
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser, with only the command group `argv` runs registered (every group for
+    `--help`, no command or an unknown one, so help and "invalid choice" list them all)."""
     parser = Parser(
         prog="paycompile",
         description="Compile platform.yaml into a compliant AWS payment platform.",
     )
     parser.add_argument("--version", action="version", version=f"paycompile {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in COMMAND_GROUPS:
-        group.register(commands)
+    for group in _groups(argv):
+        importlib.import_module(f"paycompile.cli.{group}").register(commands)
     return parser
+
+
+def _groups(argv: Sequence[str]) -> list[str]:
+    """The command group the first word of `argv` names (the top-level parser takes no option
+    with a value, so that word is the command), or every group."""
+    command = next((word for word in argv if not word.startswith("-")), None)
+    if command in COMMANDS:
+        return [COMMANDS[command]]
+    return list(dict.fromkeys(COMMANDS.values()))
 
 
 __all__ = ["main"]

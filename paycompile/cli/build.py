@@ -39,17 +39,21 @@ def register(commands: Commands) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    with paused_collection():
+        spec = load(args)  # a spec refused never loads a backend
     backend = get_backend(args.backend)
     if args.format not in backend.formats:
         raise UsageError(
             f"the {args.backend} backend writes {', '.join(backend.formats)}, not {args.format}"
         )
     with paused_collection():
-        graph = compile_spec(load(args))
+        graph = compile_spec(spec)
         if args.backend == "cfn":
             _write_templates(graph, args.format, args.output)
-        else:
-            write_output(args.output, backend.render(graph, args.format))
+    if args.backend != "cfn":
+        # Not paused: Pulumi's runtime leaves reference cycles behind every resource it
+        # registers, and the plan's memory stays bounded only while they are collected.
+        write_output(args.output, backend.render(graph, args.format))
     if args.output != "-":
         print(
             build_summary(graph, list_rules(), args.backend, args.output), end="", file=sys.stderr

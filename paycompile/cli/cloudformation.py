@@ -22,10 +22,10 @@ from paycompile.cli.common import (
     spec_arguments,
 )
 from paycompile.compiler.graph import Graph
-from paycompile.deploy import cloudformation
+from paycompile.deployment import cloudformation
 
 if TYPE_CHECKING:
-    from paycompile.deploy.progress import Progress
+    from paycompile.deployment.progress import Progress
     from paycompile.spec.model import PlatformSpec
 
 
@@ -188,7 +188,7 @@ def _stack(graph: Graph, args: argparse.Namespace) -> str:
 
 
 def _progress() -> Progress:
-    from paycompile.deploy.progress import progress_for
+    from paycompile.deployment.progress import progress_for
 
     return progress_for(sys.stderr)
 

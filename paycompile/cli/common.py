@@ -10,11 +10,11 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
 
-from paycompile.deploy.approval import Guard, RequireApproval, terminal_ask
-from paycompile.spec import load_spec
-from paycompile.spec.model import PlatformSpec
+if TYPE_CHECKING:  # imported where used: `init` and `rules` need neither, `build` no approval
+    from paycompile.deployment.approval import Guard
+    from paycompile.spec.model import PlatformSpec
 
 USAGE_ERROR = 2
 # Every line paycompile prints that is not a spec issue (`file:line:col: ...`) starts so.
@@ -119,10 +119,14 @@ def load_path(spec: str, args: argparse.Namespace) -> PlatformSpec:
         raise UsageError(problem)
     if args.new_env and args.env is None:
         raise UsageError("--new-env needs --env NAME: the new environment to build")
+    from paycompile.spec import load_spec
+
     return load_spec(spec, args.env, new_environment=args.new_env)
 
 
 def approval_arguments(parser: argparse.ArgumentParser) -> None:
+    from paycompile.deployment.approval import RequireApproval
+
     parser.add_argument(
         "--yes", action="store_true", help="approve without asking (never approves data loss)"
     )
@@ -140,6 +144,8 @@ def approval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def guard(args: argparse.Namespace) -> Guard:
+    from paycompile.deployment.approval import Guard, RequireApproval, terminal_ask
+
     return Guard(
         yes=args.yes,
         allow_data_loss=args.allow_data_loss,

@@ -161,21 +161,31 @@ def _length(graph: Graph, value: Any) -> int:
     return _INPUT_CHARACTERS
 
 
+def policies_by_role(graph: Graph) -> dict[str, list[Node]]:
+    """Each role's customer managed policies, in graph order, read in one pass (asking per
+    role would scan every policy for every role: the square of the services)."""
+    attached: dict[str, list[Node]] = {}
+    for node in graph.of_kind(Kind.IAM_POLICY):
+        targets = [r.target for r in _list(node.props.get("roles")) if isinstance(r, Ref)]
+        for target in dict.fromkeys(targets):
+            attached.setdefault(target, []).append(node)
+    return attached
+
+
 def policies_of(graph: Graph, role: Node) -> list[Node]:
     """The customer managed policies attached to `role`, in graph order."""
-    return [
-        node
-        for node in graph.of_kind(Kind.IAM_POLICY)
-        if any(
-            isinstance(r, Ref) and r.target == role.logical_id
-            for r in _list(node.props.get("roles"))
-        )
-    ]
+    return policies_by_role(graph).get(role.logical_id, [])
 
 
-def role_statements(graph: Graph, role: Node) -> list[dict[str, Any]]:
-    """Everything `role` may do through its customer managed policies."""
-    return [s for policy in policies_of(graph, role) for s in _list(policy.props.get("statements"))]
+def role_statements(
+    graph: Graph, role: Node, attached: dict[str, list[Node]] | None = None
+) -> list[dict[str, Any]]:
+    """Everything `role` may do through its customer managed policies (`attached`: the index
+    of `policies_by_role`, when asking for many roles)."""
+    policies = (attached if attached is not None else policies_by_role(graph)).get(
+        role.logical_id, []
+    )
+    return [s for policy in policies for s in _list(policy.props.get("statements"))]
 
 
 def _list(value: Any) -> list[Any]:
@@ -192,11 +202,12 @@ def wait_for_permissions(graph: Graph) -> None:
     flow log) waits until the role's managed policies are attached: a service that starts
     first fails its first tasks, a state machine is refused its log delivery. An ECS service
     waits through its task definition."""
+    attached = policies_by_role(graph)
     for node in graph:
         if node.kind in _GRANTORS:
             continue
         roles = _roles_used(graph, node)
-        policies = [policy.logical_id for role in roles for policy in policies_of(graph, role)]
+        policies = [p.logical_id for role in roles for p in attached.get(role.logical_id, [])]
         if policies:
             node.depends_on = tuple(dict.fromkeys([*node.depends_on, *policies]))
 

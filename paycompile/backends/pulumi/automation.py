@@ -8,7 +8,7 @@ delete or replace a protected resource.
 
 `up` and `destroy` never run blind: each first previews what it would do, shows it as a change
 table classified by `paycompile.changes` (data loss, widened access), and goes on only once
-`paycompile.deploy.approval` says the person (or their flags) approved it.
+`paycompile.deployment.approval` says the person (or their flags) approved it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from paycompile.backends.pulumi.release import ReleaseProgram, live_inputs
 from paycompile.changes.model import Action, Change, Risk, risks_of
 from paycompile.changes.table import change_table
 from paycompile.compiler.graph import Graph, Kind, Node
-from paycompile.deploy.approval import Guard, authorise
+from paycompile.deployment.approval import Guard, authorise
 from paycompile.errors import BackendError, ChangeRefused, PaycompileError
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def open_stack(
 
 def _elbv2(graph: Graph) -> Any:
     """An ELBv2 client in the spec's region, with the standard AWS settings."""
-    from paycompile.deploy.aws import client, open_session
+    from paycompile.deployment.aws import client, open_session
 
     return client(open_session(None, graph.region), "elbv2")
 

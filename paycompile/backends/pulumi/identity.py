@@ -102,7 +102,7 @@ def caller_account(region: str) -> str:
     """The account of the credentials in use (environment, profile, SSO), from STS, through a
     session of its own (never boto3's cached default one)."""
     try:
-        from paycompile.deploy.aws import account_of, open_session
+        from paycompile.deployment.aws import account_of, open_session
     except ImportError:
         raise BackendError(
             "boto3 is missing: install the Pulumi extra with `pip install 'paycompile[pulumi]'`"

@@ -20,8 +20,9 @@ docs/pulumi.md, "Lifecycle"):
   update fails on "cannot update a stack when a custom-named resource requires replacing".
 
 Helper resources (a bucket's encryption, public access block, ownership and lifecycle rule, a
-managed policy's attachments, the generated password) follow their owner node's `retain_on_delete`, so an
-orphaned log bucket still expires its logs and stays private; they are never protected.
+managed policy's attachments, the generated password) follow their owner node's
+`retain_on_delete`, so an orphaned log bucket still expires its logs and stays private; they
+are never protected.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from paycompile.backends.pulumi import (
     security,
     traffic,
 )
-from paycompile.backends.pulumi.translate import Emit, Translator
-from paycompile.compiler.graph import Graph, Kind
+from paycompile.backends.pulumi.translate import Emit, Registered, Translator
+from paycompile.compiler.graph import Graph, Kind, Node
 
 RESOURCES: dict[Kind, Emit] = {
     **network.RESOURCES,
@@ -53,7 +53,18 @@ def run_program(
     deploy-time inputs used (`inputs` given, else the graph's defaults)."""
     translate = Translator(graph, inputs)
     for node in graph:
-        translate.registered[node.logical_id] = RESOURCES[node.kind](node, translate)
+        register(node, translate)
+    return export_outputs(graph, translate)
+
+
+def register(node: Node, translate: Translator) -> Registered:
+    """Registers one node's resources (those of the nodes it refers to come first)."""
+    registered = translate.registered[node.logical_id] = RESOURCES[node.kind](node, translate)
+    return registered
+
+
+def export_outputs(graph: Graph, translate: Translator) -> dict[str, pulumi.Output[Any]]:
+    """Exports the graph's outputs and the deploy-time inputs, once every node is registered."""
     outputs: dict[str, pulumi.Output[Any]] = {}
     for output in graph.outputs:
         outputs[output.name] = pulumi.Output.from_input(translate(output.value))

@@ -1,6 +1,7 @@
 """The deploy-time inputs an `up` passes its program, read from the running platform.
 
-As `paycompile deploy` does for CloudFormation (`paycompile/deploy/release.py` decides, for both):
+As `paycompile deploy` does for CloudFormation (`paycompile/deployment/release.py` decides,
+for both):
 the live colour of each service from its listener or listener rule, as ELBv2 shows it now; the
 image each colour runs from the `DeployInputs` output the last `up` exported; the spec's image as
 the release for the idle colour. Without this an `up` after a cutover would register the spec's
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from paycompile.compiler.graph import Graph, Kind
-from paycompile.deploy.release import as_inputs, plan_releases
+from paycompile.deployment.release import as_inputs, plan_releases
 
 # The resource kinds whose ARNs the live colours are read through.
 _WEIGHTED = frozenset({Kind.LISTENER, Kind.LISTENER_RULE, Kind.TARGET_GROUP})
@@ -48,7 +49,7 @@ def live_inputs(
 ) -> dict[str, str]:
     """Each release input's value for this `up`; `elbv2` makes the client, asked only when the
     stack has deployed the platform's listeners."""
-    from paycompile.deploy.live import live_colors
+    from paycompile.deployment.live import live_colors
 
     physical = deployed_arns(stack.export_stack(), graph)
     colors = live_colors(graph, physical, elbv2()) if physical else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paycompile.compiler.graph import Concat, Graph, Kind
-from paycompile.compiler.iam_policies import role_statements
+from paycompile.compiler.iam_policies import policies_by_role, role_statements
 from paycompile.compiler.rules.helpers import (
     HOSTED_MYSQL_ROTATIONS,
     as_dict,
@@ -262,10 +262,11 @@ def _limits_grants(statement: Any) -> bool:
 )
 def service_secrets(graph: Graph) -> list[str]:
     problems = []
+    attached = policies_by_role(graph)
     for task in graph.of_kind(Kind.TASK_DEFINITION):
         injected = as_dict(task.props.get("secrets"))
         role = node_at(graph, task.props.get("execution_role"), Kind.IAM_ROLE)
-        statements = [as_dict(s) for s in role_statements(graph, role)] if role else []
+        statements = [as_dict(s) for s in role_statements(graph, role, attached)] if role else []
         readable = [
             resource
             for s in statements

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TextIO
 
-from paycompile.deploy.events import StackEvent
+from paycompile.deployment.events import StackEvent
 
 
 class Progress(Protocol):

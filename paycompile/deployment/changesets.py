@@ -20,9 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from paycompile.changes.cloudformation import KIND_OF_TYPE
 from paycompile.changes.model import Action, Change, risks_of
 from paycompile.changes.table import flags, summary
-from paycompile.deploy.aws import aws_errors, error_message, one_line, refused_by_aws
-from paycompile.deploy.result import PlannedChange, Replacement
-from paycompile.deploy.templates import KEEPING_POLICIES, NESTED_STACK, StackTemplate
+from paycompile.deployment.aws import aws_errors, error_message, one_line, refused_by_aws
+from paycompile.deployment.result import PlannedChange, Replacement
+from paycompile.deployment.templates import KEEPING_POLICIES, NESTED_STACK, StackTemplate
 from paycompile.errors import BackendError
 
 ChangeSetType = Literal["CREATE", "UPDATE"]

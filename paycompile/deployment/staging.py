@@ -18,8 +18,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from paycompile.deploy.aws import aws_errors, client, error_code
-from paycompile.deploy.templates import StackTemplate
+from paycompile.deployment.aws import aws_errors, client, error_code
+from paycompile.deployment.templates import StackTemplate
 from paycompile.errors import BackendError
 
 BUCKET_PREFIX = "paycompile-templates"

@@ -17,7 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from paycompile.deploy.aws import aws_errors, one_line
+from paycompile.deployment.aws import aws_errors, one_line
 from paycompile.errors import BackendError
 
 STACK_TYPE = "AWS::CloudFormation::Stack"

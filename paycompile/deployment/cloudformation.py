@@ -4,7 +4,7 @@ Each command first shows what it would do, as CloudFormation itself computes it:
 `deploy` create a change set (CREATE for a new stack, UPDATE otherwise) and print its rows,
 classified by `paycompile.changes`; `destroy` lists every resource of the stack with what its
 DeletionPolicy keeps. `plan` then deletes the change set. `deploy` and `destroy` go on only once
-`paycompile.deploy.approval` says so, and otherwise delete the change set (and the empty stack
+`paycompile.deployment.approval` says so, and otherwise delete the change set (and the empty stack
 record a CREATE change set makes) so that a refusal changes nothing.
 
 These are the library's entry points (`paycompile.plan`, `paycompile.deploy`,
@@ -22,19 +22,19 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from paycompile.compiler.graph import Graph
-from paycompile.deploy.approval import Guard, authorise
-from paycompile.deploy.result import PlannedChange, StackAction, StackResult
-from paycompile.deploy.templates import NESTED_STACK, StackTemplate, TemplateSet
+from paycompile.deployment.approval import Guard, authorise
+from paycompile.deployment.result import PlannedChange, StackAction, StackResult
+from paycompile.deployment.templates import NESTED_STACK, StackTemplate, TemplateSet
 from paycompile.errors import BackendError
 from paycompile.output import refuse_secrets
 
 if TYPE_CHECKING:
-    from paycompile.deploy import changesets
-    from paycompile.deploy.changesets import ChangeSet, ChangeSetType
-    from paycompile.deploy.cutover import CutoverResult
-    from paycompile.deploy.events import EventReader, SetReader, StackEvent
-    from paycompile.deploy.progress import Progress
-    from paycompile.deploy.release import ServiceRelease
+    from paycompile.deployment import changesets
+    from paycompile.deployment.changesets import ChangeSet, ChangeSetType
+    from paycompile.deployment.cutover import CutoverResult
+    from paycompile.deployment.events import EventReader, SetReader, StackEvent
+    from paycompile.deployment.progress import Progress
+    from paycompile.deployment.release import ServiceRelease
     from paycompile.spec.model import PlatformSpec
 
 OnOutput = Callable[[str], None]
@@ -84,7 +84,7 @@ def plan(
     `TemplateSet`: a root and its children as `build -o DIR` writes them);
     `parameters` are template parameter values (on an update, parameters not given keep their
     previous value; the release inputs are read from the running platform, see
-    `paycompile.deploy.release`); `images` maps services to the image to release to their idle
+    `paycompile.deployment.release`); `images` maps services to the image to release to their idle
     colour (default: the spec's); `session` is a boto3 session (default: one in the spec's
     region). Nothing is executed; a template over 51,200 bytes is still staged in S3, because
     CloudFormation only reads large templates from there.
@@ -197,7 +197,7 @@ def template_of(graph: Graph, template: Template | TemplateSet | None) -> Templa
 def _aws() -> ModuleType:
     """paycompile's boto3 module, or the install hint when boto3 is missing (exit 3)."""
     try:
-        from paycompile.deploy import aws
+        from paycompile.deployment import aws
     except ModuleNotFoundError as missing:
         if (missing.name or "").split(".")[0] not in ("boto3", "botocore"):
             raise
@@ -246,7 +246,7 @@ class _Run:
         say(f"stack {self.name} in account {self.account}, region {self.graph.region}")
 
     def errors(self, doing: str) -> Any:
-        from paycompile.deploy.aws import aws_errors
+        from paycompile.deployment.aws import aws_errors
 
         return aws_errors(f"{doing} stack {self.name}")
 
@@ -274,7 +274,7 @@ class _Run:
         images: Mapping[str, str],
     ) -> _Proposal:
         """Create the change set and show it; a CREATE one for a stack that does not exist."""
-        from paycompile.deploy import changesets
+        from paycompile.deployment import changesets
 
         templates.check_size()
         self.nested = bool(templates.children)
@@ -300,10 +300,10 @@ class _Run:
 
         A deployed stack's live colours are read from its load balancer, and the images each
         colour runs from its parameters (a nested stack's from its own), so the update keeps
-        both (`paycompile.deploy.release`).
+        both (`paycompile.deployment.release`).
         """
-        from paycompile.deploy.live import live_colors
-        from paycompile.deploy.release import as_inputs, check_images, plan_releases
+        from paycompile.deployment.live import live_colors
+        from paycompile.deployment.release import as_inputs, check_images, plan_releases
 
         check_images(self.graph, images)
         declared = templates.parameters
@@ -326,7 +326,7 @@ class _Run:
         self, releases: tuple[ServiceRelease, ...], poll: float
     ) -> tuple[CutoverResult, ...]:
         """Run the cutover of each service whose idle colour runs the release, in turn."""
-        from paycompile.deploy.cutover import cut_over
+        from paycompile.deployment.cutover import cut_over
 
         due = [each for each in releases if each.released]
         if not due:
@@ -357,7 +357,7 @@ class _Run:
 
     def children(self) -> dict[str, str]:
         """Logical id -> stack id of each nested stack (none when the set has no children)."""
-        from paycompile.deploy.events import nested_stacks
+        from paycompile.deployment.events import nested_stacks
 
         if not self.nested or self.stack_id is None:
             return {}
@@ -406,7 +406,7 @@ class _Run:
         The children are uploaded first; the root then names their URLs and carries the inputs
         it passes to them as values.
         """
-        from paycompile.deploy.changesets import Request
+        from paycompile.deployment.changesets import Request
 
         previous = [p["ParameterKey"] for p in (live or {}).get("Parameters", [])]
         given = {key: value for key, value in inputs.items() if key in templates.root.parameters}
@@ -429,7 +429,7 @@ class _Run:
 
     def _stage_children(self, templates: TemplateSet, bucket: str | None) -> dict[str, str]:
         """File name -> S3 URL of each child template, uploaded under its content's hash."""
-        from paycompile.deploy.staging import stage_templates
+        from paycompile.deployment.staging import stage_templates
 
         files = sorted(templates.children)
         urls = stage_templates(
@@ -444,7 +444,7 @@ class _Run:
 
     def _classified(self, change_set: ChangeSet) -> list[PlannedChange]:
         """The change set's rows, judged and shown; the change set is discarded on failure."""
-        from paycompile.deploy import changesets
+        from paycompile.deployment import changesets
 
         with ExitStack() as on_error:
             on_error.callback(self.discard, change_set)
@@ -462,7 +462,7 @@ class _Run:
     def _classified_set(self, change_set: ChangeSet) -> list[PlannedChange]:
         """The root's rows and, after each nested stack's row, its own change set's rows
         (named `Child/Resource`), each judged against its own stack's template."""
-        from paycompile.deploy.changesets import classify, set_rows
+        from paycompile.deployment.changesets import classify, set_rows
 
         deployed: dict[str, StackTemplate | None] = {}
         planned = []
@@ -488,7 +488,7 @@ class _Run:
 
     def _removals_of(self, stack: str, stack_id: str | None) -> list[PlannedChange]:
         """Every resource of one stack of the set as a removal, kept or not by its policy."""
-        from paycompile.deploy.changesets import classify
+        from paycompile.deployment.changesets import classify
 
         deployed = self.deployed_template(stack_id)
         return [
@@ -502,7 +502,7 @@ class _Run:
     ) -> tuple[dict[str, str], str | None]:
         if template.fits_inline and bucket is None:
             return {"TemplateBody": template.body}, None
-        from paycompile.deploy.staging import stage_template
+        from paycompile.deployment.staging import stage_template
 
         url = stage_template(
             self.session, template, self.name, self.account, self.graph.region, bucket
@@ -514,7 +514,7 @@ class _Run:
         return StackTemplate.of(body["TemplateBody"])
 
     def discard(self, change_set: ChangeSet) -> None:
-        from paycompile.deploy.changesets import discard
+        from paycompile.deployment.changesets import discard
 
         discard(self.cfn, change_set)
 
@@ -522,7 +522,7 @@ class _Run:
         self, proposal: _Proposal, guard: Guard, progress: Progress | None, poll: float
     ) -> None:
         """Execute the change set once approved and follow it; refused or failed: exit 4 or 3."""
-        from paycompile.deploy.aws import aws_errors
+        from paycompile.deployment.aws import aws_errors
 
         change_set = proposal.change_set
         assert change_set is not None
@@ -542,7 +542,7 @@ class _Run:
 
     def reader(self) -> EventReader | SetReader:
         """An event reader (of the nested stacks too) that ignores every event written so far."""
-        from paycompile.deploy.events import EventReader, SetReader
+        from paycompile.deployment.events import EventReader, SetReader
 
         assert self.stack_id is not None
         reader = (SetReader if self.nested else EventReader)(self.cfn, self.stack_id)
@@ -558,8 +558,8 @@ class _Run:
         poll: float,
     ) -> tuple[str, list[StackEvent]]:
         """Show the running operation's events until the stack's status is final."""
-        from paycompile.deploy.events import follow
-        from paycompile.deploy.progress import QuietProgress
+        from paycompile.deployment.events import follow
+        from paycompile.deployment.progress import QuietProgress
 
         assert self.stack_id is not None
         shown = progress or QuietProgress()
@@ -594,8 +594,8 @@ class _Run:
             self.say("termination protection: off")
 
     def destroy(self, guard: Guard, progress: Progress | None, poll: float) -> StackResult:
-        from paycompile.deploy.aws import aws_errors
-        from paycompile.deploy.changesets import change_table
+        from paycompile.deployment.aws import aws_errors
+        from paycompile.deployment.changesets import change_table
 
         live = self.live()
         if live is None:
@@ -680,7 +680,7 @@ def _refuse_busy(name: str, status: str, allowed: tuple[str, ...] = ()) -> None:
 
 
 def _failure(action: str, name: str, status: str, events: list[StackEvent]) -> str:
-    from paycompile.deploy.events import first_failure
+    from paycompile.deployment.events import first_failure
 
     line = f"{action} of stack {name} failed: it ended {status}"
     cause = first_failure(events)

@@ -4,7 +4,7 @@ The graph declares, per service, the input holding the live colour and the input
 colour's image (`paycompile/compiler/release.py`). A deployment of a platform that runs already
 passes:
 
-- the live colour as the load balancer shows it (`paycompile/deploy/live.py`), not the spec's
+- the live colour as the load balancer shows it (`paycompile/deployment/live.py`), not the spec's
   `active_color`, so the weights and task counts stay where the last cutover left them;
 - the image the live colour runs now, unchanged: a deployment never restarts what serves traffic;
 - the release for the idle colour: the image given for the service (`--image SERVICE=REF`), else

@@ -7,8 +7,8 @@ from enum import StrEnum
 from typing import Literal
 
 from paycompile.changes.model import Change
-from paycompile.deploy.cutover import CutoverResult
-from paycompile.deploy.release import ServiceRelease
+from paycompile.deployment.cutover import CutoverResult
+from paycompile.deployment.release import ServiceRelease
 
 StackAction = Literal["plan", "deploy", "destroy"]
 
