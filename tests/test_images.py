@@ -95,18 +95,16 @@ def test_the_execution_role_pulls_and_fills_exactly_the_cached_repository() -> N
         "arn:{partition}:ecr:{region}:{account}:repository/payment-dev/"
         "aws-containers/retail-store-sample-catalog"
     )
-    assert by_sid["PullImage"]["Action"] == [
+    assert by_sid["PullThroughCache"]["Action"] == [
         "ecr:BatchCheckLayerAvailability",
         "ecr:BatchGetImage",
-        "ecr:GetDownloadUrlForLayer",
-    ]
-    assert by_sid["FillImageCache"]["Action"] == [
         "ecr:BatchImportUpstreamImage",
         "ecr:CreateRepository",
+        "ecr:GetDownloadUrlForLayer",
     ]
-    for sid in ("PullImage", "FillImageCache"):
-        (resource,) = by_sid[sid]["Resource"]
-        assert _text(resource, template["Parameters"]) == repository
+    (resource,) = by_sid["PullThroughCache"]["Resource"]
+    assert _text(resource, template["Parameters"]) == repository
+    assert sorted(by_sid) == ["EcrToken", "PullThroughCache", "WriteLogs"]
     # The token is per account: IAM cannot scope it (its reason is in UNSCOPABLE_ACTIONS).
     assert by_sid["EcrToken"] == {
         "Action": ["ecr:GetAuthorizationToken"],

@@ -123,7 +123,7 @@ def test_no_role_carries_an_inline_policy_and_every_policy_is_attached_unnamed(
 
 
 # The execution role's statements for pulling through the ECR pull-through cache.
-IMAGE_CACHE = {"EcrToken", "PullImage", "FillImageCache"}
+IMAGE_CACHE = {"EcrToken", "PullThroughCache"}
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])

@@ -35,6 +35,10 @@ ROLLING_DEPLOYMENT = {
 LAUNCH_TYPE = "FARGATE"
 NETWORK_MODE = "awsvpc"
 LOG_DRIVER = "awslogs"
+# Pulling an image from a repository, and filling a pull-through cache's repository on the first
+# pull of a tag (AWS ECR User Guide, "IAM permissions required to sync an upstream registry").
+ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+ECR_CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
 # Seconds a new task has before failed load balancer health checks count against it.
 HEALTH_CHECK_GRACE_SECONDS = 60
 
@@ -203,13 +207,12 @@ def _execution_statements(
         statements += _pull_statements(_repository_arn(repository))
     elif images.pulls_through_cache(service):
         cached = images.cached_repository_arn(builder, service)
-        # The first pull of a tag is made with the puller's permissions: ECR creates the
-        # cached repository if it is missing and imports the image from upstream.
+        # The first pull of a tag also needs what fills the cache: ECR creates the cached
+        # repository if it is missing and imports the image from upstream. One statement, as
+        # the repository is the same (a service's policy stays small: docs/security.md).
         statements += [
-            *_pull_statements(cached),
-            statement(
-                "FillImageCache", ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"], [cached]
-            ),
+            unscoped("EcrToken", ["ecr:GetAuthorizationToken"]),
+            statement("PullThroughCache", [*ECR_PULL, *ECR_CACHE_FILL], [cached]),
         ]
     return statements + secret_statements(service)
 
@@ -217,11 +220,7 @@ def _execution_statements(
 def _pull_statements(repository: Any) -> list[dict[str, Any]]:
     return [
         unscoped("EcrToken", ["ecr:GetAuthorizationToken"]),
-        statement(
-            "PullImage",
-            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            [repository],
-        ),
+        statement("PullImage", ECR_PULL, [repository]),
     ]
 
 
