@@ -29,8 +29,8 @@ UPSTREAM_REGISTRY = "public.ecr.aws"
 # serves and the reference within it.
 _ECR_PUBLIC_IMAGE = re.compile(r"^public\.ecr\.aws/(?P<path>[^:@]+)(?P<reference>[:@].+)$")
 # EcrRepositoryPrefix (cfn-lint's registry schema of AWS::ECR::PullThroughCacheRule): 2 to 30
-# characters, lowercase components separated by `.`, `_`, `__` or runs of `-` (so an environment
-# ending in a hyphen cannot end one: PAY-NET-005 refuses it).
+# characters, lowercase components separated by `.`, `_`, `__` or runs of `-` (PAY-NET-005
+# checks the prefix against it).
 PREFIX_MAX_LENGTH = 30
 PREFIX_PATTERN = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
 _DIGEST_CHARACTERS = 8
