@@ -38,6 +38,8 @@ STANDINS: dict[str, str] = {
     "rules are checked in the template",
     "AWS::WAFv2::WebACLAssociation": "not modelled; the load balancer itself deploys",
     "AWS::WAFv2::LoggingConfiguration": "not modelled; its log group deploys",
+    "AWS::ECR::PullThroughCacheRule": "not modelled (moto's ECR API has cache rules, its "
+    "CloudFormation does not); the task definitions naming the cached image deploy",
 }
 
 # Modelled types whose moto model drops properties on create (moto 5.2.x, by experiment): the

@@ -638,7 +638,9 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         ("api", "--image api: expected SERVICE=IMAGE"),
         ("web=public.ecr.aws/x/y:1", "--image web=public.ecr.aws/x/y:1: no service 'web'"),
         ("api=Not An Image", "--image api=Not An Image: "),
-        ("api=a/b:1", None),  # valid: the error is the next one
+        # The reference api pulls through the platform's ECR Public cache.
+        ("api=ghcr.io/a/b:1", "a release must come from public.ecr.aws too"),
+        ("api=public.ecr.aws/a/b:1", None),  # valid: the error is the next one
     ],
 )
 def test_an_image_flag_is_checked_before_aws_is_asked(
@@ -646,7 +648,7 @@ def test_an_image_flag_is_checked_before_aws_is_asked(
 ) -> None:
     arguments = ["plan", str(REFERENCE), "--image", image]
     if message is None:
-        arguments += ["--image", "api=a/b:2"]
+        arguments += ["--image", "api=public.ecr.aws/a/b:2"]
         message = "api is named twice"
     assert main(arguments) == 2
     err = capsys.readouterr().err

@@ -141,8 +141,14 @@ def test_a_new_image_is_a_release_not_a_resource_change() -> None:
     """The image reaches the task definitions through each colour's image parameter: a new spec
     image changes the parameters' defaults, and a deployment gives it to the idle colour."""
     edited = document()
-    edited["services"][0]["image"] = "public.ecr.aws/nginx/nginx:1.28"
+    edited["services"][0]["image"] = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.3"
     assert classify(BASE, build(edited)) == []
+    # Another repository: the execution role may pull exactly the cached repository, so its
+    # policy names the new one (in place, never a replacement).
+    edited["services"][0]["image"] = "public.ecr.aws/nginx/nginx:1.28"
+    changes = by_id(classify(BASE, build(edited)))
+    assert set(changes) == {"ApiExecutionRolePolicy"}
+    assert changes["ApiExecutionRolePolicy"].action is Action.IN_PLACE
 
 
 def test_task_definition_image_replaces_without_a_block() -> None:

@@ -59,6 +59,11 @@ NEXT_RELEASE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.4"
 BROKEN_RELEASE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:9.9.9"
 
 
+def held(image: str) -> str:
+    """What a release input holds for an image pulled through the ECR Public cache."""
+    return image.removeprefix("public.ecr.aws/")
+
+
 def cutover_spec() -> dict[str, Any]:
     """The reference spec, plus a routed second service, with cutovers that take seconds."""
     document: dict[str, Any] = yaml.safe_load(REFERENCE.read_text())
@@ -381,18 +386,20 @@ def test_deploy_keeps_a_cutover_and_releases_to_the_idle_colour(
     assert platform.task_counts("pay") == {"blue": 0, "green": 2}
     assert platform.parameters() == {
         "ApiLiveColor": "blue",
-        "ApiBlueImage": SPEC_IMAGE,
-        "ApiGreenImage": SPEC_IMAGE,
+        "ApiBlueCachedImage": held(SPEC_IMAGE),
+        "ApiGreenCachedImage": held(SPEC_IMAGE),
         "PayLiveColor": "green",
-        "PayGreenImage": SPEC_IMAGE,
-        "PayBlueImage": RELEASE,
+        "PayGreenCachedImage": held(SPEC_IMAGE),
+        "PayBlueCachedImage": held(RELEASE),
     }
-    # The release went to the idle colour's task definition, ready for a cutover.
-    assert platform.task_image("PayBlueTask") == RELEASE
-    assert platform.task_image("PayGreenTask") == SPEC_IMAGE
-    assert "pay: green serves (" + SPEC_IMAGE + "); blue runs the release " + RELEASE in (
-        platform.said
+    # The release went to the idle colour's task definition (through the platform's image
+    # cache), ready for a cutover.
+    assert platform.task_image("PayBlueTask").endswith(
+        ".amazonaws.com/payment-dev/" + held(RELEASE)
     )
+    assert platform.task_image("PayGreenTask").endswith("/payment-dev/" + held(SPEC_IMAGE))
+    said = f"pay: green serves ({held(SPEC_IMAGE)}); blue runs the release {held(RELEASE)}"
+    assert said in platform.said
     assert {each.service: each.released for each in result.releases} == {
         "api": False,
         "pay": True,
@@ -412,7 +419,7 @@ def test_deploy_with_cutover_makes_the_release_live(
     assert (cutover.service, cutover.status) == ("pay", "SUCCEEDED")
     assert platform.weights("pay")[idle] == 100
     assert platform.recorded_color("pay") == idle
-    assert platform.task_image(f"Pay{idle.title()}Task") == NEXT_RELEASE
+    assert platform.task_image(f"Pay{idle.title()}Task").endswith("/" + held(NEXT_RELEASE))
     assert "pay: ShiftCanaryTraffic" in platform.said and "pay: cutover succeeded" in platform.said
     platform.deregister_all("pay", idle)
 

@@ -4,6 +4,7 @@ load balancer (PAY-WAF-001) and the tasks' narrowed egress through VPC endpoints
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,8 +184,17 @@ def test_tasks_with_a_regional_ecr_image_reach_only_aws_the_db_and_their_psp() -
     }
 
 
-def test_tasks_with_an_image_on_the_internet_also_reach_https_anywhere() -> None:
-    reach = _reach(builds.ROUTED, "api")
+def test_tasks_with_an_image_on_the_internet_also_reach_https_anywhere(tmp_path: Path) -> None:
+    # An image on Docker Hub needs a credential for a pull-through cache: the tasks pull it
+    # over the internet (an ECR Public image comes through the cache, tests/test_images.py).
+    spec = tmp_path / "routed.yaml"
+    spec.write_text(
+        builds.ROUTED.read_text().replace(
+            "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.2",
+            "docker.io/library/nginx:1.27",
+        )
+    )
+    reach = _reach(spec, "api")
     assert reach["internet"] == [HTTPS]
     # 443 anywhere also reaches the load balancer, which admits anyone on 443.
     assert set(reach) == {"alb", "db", "endpoint", "prefix-list", "internet", f"destination:{PSP}"}

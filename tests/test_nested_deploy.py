@@ -342,11 +342,19 @@ def test_an_update_of_one_groups_service_leaves_the_other_child_untouched(
 
     assert result.status == "UPDATE_COMPLETE"
     (released,) = [each for each in result.releases if each.service == "pay"]
-    assert (released.live, released.images) == ("green", {"green": SPEC_IMAGE, "blue": RELEASE})
+    # Pulled through the platform's ECR Public cache: the inputs hold the path and tag.
+    held = {image: image.removeprefix("public.ecr.aws/") for image in (SPEC_IMAGE, RELEASE)}
+    assert (released.live, released.images) == (
+        "green",
+        {"green": held[SPEC_IMAGE], "blue": held[RELEASE]},
+    )
     # The child holding pay got the live colour read from its rule and the release on blue.
     passed = platform.parameters(second)
     assert passed["PayLiveColor"] == "green"
-    assert (passed["PayGreenImage"], passed["PayBlueImage"]) == (SPEC_IMAGE, RELEASE)
+    assert (passed["PayGreenCachedImage"], passed["PayBlueCachedImage"]) == (
+        held[SPEC_IMAGE],
+        held[RELEASE],
+    )
     assert platform.rule_weights(pay["PayRule"]) == {blue: 0, green: 100}
     assert platform.physical(second)["PayRule"] == pay["PayRule"]  # updated in place
 

@@ -560,7 +560,9 @@ GROUP_ARNS = {
     color: f"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{color}/3"
     for color in ("blue", "green")
 }
-V1 = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.1"
+# The reference api pulls through the platform's ECR Public cache: its release inputs hold the
+# path and tag after public.ecr.aws/.
+V1 = "aws-containers/retail-store-sample-catalog:1.2.1"
 
 
 class ListenerAfterACutover:
@@ -592,7 +594,7 @@ def deployed_after_a_cutover() -> FakeStack:
             for c, arn in GROUP_ARNS.items()
         ),
     ]
-    last = {"ApiLiveColor": "blue", "ApiBlueImage": V1, "ApiGreenImage": V1}
+    last = {"ApiLiveColor": "blue", "ApiBlueCachedImage": V1, "ApiGreenCachedImage": V1}
     return FakeStack(
         CREATES, resources=resources, outputs={"DeployInputs": OutputValue(last, False)}
     )
@@ -611,7 +613,11 @@ def test_an_up_after_a_cutover_keeps_the_traffic_where_the_cutover_put_it() -> N
     said: list[str] = []
     inputs = live_inputs(deployed_after_a_cutover(), platform, ListenerAfterACutover, said.append)
     spec_image = platform.releases["api"].image
-    assert inputs == {"ApiLiveColor": "green", "ApiGreenImage": V1, "ApiBlueImage": spec_image}
+    assert inputs == {
+        "ApiLiveColor": "green",
+        "ApiGreenCachedImage": V1,
+        "ApiBlueCachedImage": spec_image,
+    }
     assert said == [f"api: green serves ({V1}); blue runs the release {spec_image}"]
     # What the program registers with them, and what it would with the spec's defaults.
     assert listener_weights(capture(platform, inputs)) == {"ApiBlueTg": 0, "ApiGreenTg": 100}

@@ -17,6 +17,9 @@ from paycompile.deployment.release import as_inputs, check_images, plan_releases
 
 ROOT = Path(__file__).resolve().parent.parent
 V1, V2, V3 = (f"public.ecr.aws/example/api:1.{n}" for n in (1, 2, 3))
+# The reference service pulls through the platform's ECR Public cache: its image inputs hold the
+# path and tag after the registry (the task definition puts the cache's repository in front).
+P1, P2, P3 = (f"example/api:1.{n}" for n in (1, 2, 3))
 
 
 @pytest.fixture(scope="module")
@@ -46,37 +49,37 @@ def test_a_new_platform_starts_from_the_spec_and_an_image_given_goes_on_both_col
     (spec,) = plan_releases(graph, None, {}, {})
     assert spec.live == "blue" and set(spec.images.values()) == {graph.releases["api"].image}
     (given,) = plan_releases(graph, None, {}, {"api": V2})
-    assert given.images == {"blue": V2, "green": V2} and not given.released
+    assert given.images == {"blue": P2, "green": P2} and not given.released
 
 
 def test_the_live_colour_and_its_image_stay_and_the_release_goes_to_the_idle_colour(
     graph: Graph,
 ) -> None:
     live = {graph.releases["api"].live_color: "green"}
-    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V1), {"api": V2})
+    (release,) = plan_releases(graph, live, previous(graph, "blue", P1, P1), {"api": V2})
     # The listener says green although the last deployment said blue: the listener wins.
     assert release.live == "green" and release.idle == "blue"
-    assert release.images == {"green": V1, "blue": V2} and release.released
-    assert as_inputs(graph, [release]) == previous(graph, "green", V2, V1)
+    assert release.images == {"green": P1, "blue": P2} and release.released
+    assert as_inputs(graph, [release]) == previous(graph, "green", P2, P1)
 
 
 def test_the_image_that_is_live_already_is_no_release_and_the_idle_colour_keeps_its_own(
     graph: Graph,
 ) -> None:
     live = {graph.releases["api"].live_color: "blue"}
-    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V3), {"api": V1})
-    assert release.images == {"blue": V1, "green": V3} and not release.released
+    (release,) = plan_releases(graph, live, previous(graph, "blue", P1, P3), {"api": V1})
+    assert release.images == {"blue": P1, "green": P3} and not release.released
 
 
 def test_a_release_waiting_on_the_idle_colour_is_released_again(graph: Graph) -> None:
     live = {graph.releases["api"].live_color: "blue"}
-    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V2), {"api": V2})
-    assert release.images == {"blue": V1, "green": V2} and release.released
+    (release,) = plan_releases(graph, live, previous(graph, "blue", P1, P2), {"api": V2})
+    assert release.images == {"blue": P1, "green": P2} and release.released
 
 
 def test_without_an_image_given_the_specs_image_is_the_release(graph: Graph) -> None:
     live = {graph.releases["api"].live_color: "blue"}
-    (release,) = plan_releases(graph, live, previous(graph, "blue", V1, V1), {})
+    (release,) = plan_releases(graph, live, previous(graph, "blue", P1, P1), {})
     assert release.images["green"] == graph.releases["api"].image and release.released
 
 
@@ -94,3 +97,12 @@ def test_an_image_for_no_service_or_no_image_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         check_images(graph, images)
+
+
+def test_a_cached_service_takes_releases_from_its_upstream_registry_only(graph: Graph) -> None:
+    # A release from another registry could not be pulled through the cache (nor past the
+    # narrowed egress): refused before anything is deployed.
+    with pytest.raises(ValueError, match=re.escape("must come from public.ecr.aws too")):
+        check_images(graph, {"api": "ghcr.io/example/api:1.2"})
+    (given,) = plan_releases(graph, None, {}, {"api": V2})
+    assert as_inputs(graph, [given])[graph.releases["api"].image_input("blue")] == P2

@@ -31,6 +31,7 @@ SEED_FAILURES = {f"F{n}" for n in range(1, 20)}
 UNSEEDED = {
     "PAY-NET-003",
     "PAY-NET-004",
+    "PAY-NET-005",
     "PAY-SEC-001",
     "PAY-SEC-002",
     "PAY-SEC-005",
@@ -194,8 +195,17 @@ BREAKS: dict[str, tuple[str, str, Breaker]] = {
     "tasks reach 443 anywhere without a reason": (
         "PAY-NET-004",
         "dev",
-        lambda g: props(g, "ApiTasksSg", https_anywhere=None),
+        lambda g: props(
+            g,
+            "ApiTasksSg",
+            egress=[
+                *g["ApiTasksSg"].props["egress"],
+                {"protocol": "tcp", "port": 443, "peer": "0.0.0.0/0", "description": "x"},
+            ],
+        ),
     ),
+    # A task pulls from a cache prefix no rule serves (PAY-NET-005).
+    "no pull-through cache rule": ("PAY-NET-005", "dev", lambda g: drop(g, "ImageCacheRule")),
     "no logs endpoint": ("PAY-NET-004", "dev", lambda g: drop(g, "EndpointLogs")),
     # The WAF: off the load balancer, a managed group dropped, unredacted logs (PAY-WAF-001).
     "no web ACL on the ALB": ("PAY-WAF-001", "dev", lambda g: drop(g, "WafAssociation")),

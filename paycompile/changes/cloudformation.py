@@ -53,6 +53,7 @@ KIND_OF_TYPE: dict[str, Kind] = {
     "AWS::WAFv2::WebACLAssociation": Kind.WEB_ACL_ASSOCIATION,
     "AWS::WAFv2::LoggingConfiguration": Kind.WAF_LOGGING,
     "AWS::EC2::VPCEndpoint": Kind.VPC_ENDPOINT,
+    "AWS::ECR::PullThroughCacheRule": Kind.PULL_THROUGH_CACHE_RULE,
 }
 HELPER_TYPES = frozenset(
     {

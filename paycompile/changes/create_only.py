@@ -107,6 +107,14 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "VpcId",
     ),
     "AWS::EC2::VPCGatewayAttachment": ("VpcId",),
+    "AWS::ECR::PullThroughCacheRule": (
+        "CredentialArn",
+        "CustomRoleArn",
+        "EcrRepositoryPrefix",
+        "UpstreamRegistry",
+        "UpstreamRegistryUrl",
+        "UpstreamRepositoryPrefix",
+    ),
     "AWS::ECS::Cluster": ("ClusterName",),
     "AWS::ECS::Service": (
         "Cluster",
@@ -270,6 +278,7 @@ NAME_PROPERTY: dict[str, str] = {
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
     "AWS::EC2::SecurityGroup": "GroupName",
+    "AWS::ECR::PullThroughCacheRule": "EcrRepositoryPrefix",
     "AWS::ECS::Cluster": "ClusterName",
     "AWS::ECS::Service": "ServiceName",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "Name",

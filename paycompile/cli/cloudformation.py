@@ -91,6 +91,18 @@ def _release_arguments(parser: argparse.ArgumentParser, cutover: bool) -> None:
         )
 
 
+def _same_registry(argument: str, spec_image: str, image: str) -> None:
+    """A service pulling through the platform's ECR Public cache takes releases from there."""
+    from paycompile.compiler.images import UPSTREAM_REGISTRY, upstream_path
+
+    if upstream_path(spec_image) is not None and upstream_path(image) is None:
+        raise UsageError(
+            f"--image {argument}: the service pulls through the platform's cache of "
+            f"{UPSTREAM_REGISTRY}, so a release must come from {UPSTREAM_REGISTRY} too "
+            "(change the spec's image to change registry)"
+        )
+
+
 def _images(args: argparse.Namespace, spec: PlatformSpec) -> dict[str, str]:
     """`--image SERVICE=IMAGE` as service -> image, each held to the spec's rules for images."""
     from pydantic import ValidationError
@@ -112,6 +124,7 @@ def _images(args: argparse.Namespace, spec: PlatformSpec) -> dict[str, str]:
         except ValidationError as invalid:
             reason = invalid.errors()[0]["msg"]
             raise UsageError(f"--image {argument}: {reason}") from None
+        _same_registry(argument, services[name].image, image)
         images[name] = image
     return images
 

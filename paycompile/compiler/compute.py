@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from paycompile.compiler import release
+from paycompile.compiler import images, release
 from paycompile.compiler.builder import Builder, arn, ref
 from paycompile.compiler.endpoints import PRIVATE_ECR
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo
@@ -35,6 +35,10 @@ ROLLING_DEPLOYMENT = {
 LAUNCH_TYPE = "FARGATE"
 NETWORK_MODE = "awsvpc"
 LOG_DRIVER = "awslogs"
+# Pulling an image from a repository, and filling a pull-through cache's repository on the first
+# pull of a tag (AWS ECR User Guide, "IAM permissions required to sync an upstream registry").
+ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+ECR_CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
 # Seconds a new task has before failed load balancer health checks count against it.
 HEALTH_CHECK_GRACE_SECONDS = 60
 
@@ -66,9 +70,10 @@ def add_compute(
         name=cluster_name,
         depends_on=(insights.logical_id,),
     )
+    cache = images.add_image_cache(builder)
     for service in builder.spec.services:
         with builder.serving(service.name):
-            _service(builder, cluster, network, traffic, logs_key, credentials, service)
+            _service(builder, cluster, network, traffic, logs_key, credentials, service, cache)
     return cluster
 
 
@@ -80,6 +85,7 @@ def _service(
     logs_key: Node,
     credentials: Credentials,
     service: Service,
+    cache: Node | None,
 ) -> None:
     """Per colour, a task definition running that colour's image and an ECS service behind that
     colour's target group; both colours share the service's log group and roles."""
@@ -90,7 +96,7 @@ def _service(
         builder,
         (service.name, "execution", "role"),
         "ecs-tasks.amazonaws.com",
-        _execution_statements(log_group, service),
+        _execution_statements(builder, log_group, service),
     )
     task_role = role(
         builder,
@@ -100,12 +106,14 @@ def _service(
     )
     wiring = traffic.services[service.name]
     # The listener must forward to a target group before ECS registers tasks in it, and the
-    # tasks pull their image and call AWS through the NAT gateways or the VPC endpoints: all
-    # must exist first.
+    # tasks pull their image (through the cache rule) and call AWS through the NAT gateways or
+    # the VPC endpoints: all must exist first.
+    pulls_through = images.pulls_through_cache(service)
     waits_for = (
         (wiring.listener_rule or wiring.listener).logical_id,
         *(table.logical_id for table in network.private_route_tables),
         *(endpoint.logical_id for endpoint in traffic.endpoints),
+        *((cache.logical_id,) if cache is not None and pulls_through else ()),
     )
     for color in COLORS:
         task = builder.add(
@@ -150,7 +158,11 @@ def _task_props(
     return {
         "family": builder.name(service.name, color),
         "container_name": service.name,
-        "image": release.image(service, color),
+        "image": (
+            images.cached_image(builder, release.image(service, color))
+            if images.pulls_through_cache(service)
+            else release.image(service, color)
+        ),
         "cpu": service.cpu,
         "memory": service.memory,
         "launch_type": LAUNCH_TYPE,
@@ -178,9 +190,11 @@ def _task_props(
     }
 
 
-def _execution_statements(log_group: Node, service: Service) -> list[dict[str, Any]]:
-    """What ECS needs to start a task: write its logs, from a private ECR pull its image, and
-    read the service's own secrets."""
+def _execution_statements(
+    builder: Builder, log_group: Node, service: Service
+) -> list[dict[str, Any]]:
+    """What ECS needs to start a task: write its logs, from a private ECR or the platform's
+    cache pull its image, and read the service's own secrets."""
     statements = [
         statement(
             "WriteLogs",
@@ -190,19 +204,24 @@ def _execution_statements(log_group: Node, service: Service) -> list[dict[str, A
     ]
     repository = PRIVATE_ECR.match(service.image)
     if repository:
+        statements += _pull_statements(_repository_arn(repository))
+    elif images.pulls_through_cache(service):
+        cached = images.cached_repository_arn(builder, service)
+        # The first pull of a tag also needs what fills the cache: ECR creates the cached
+        # repository if it is missing and imports the image from upstream. One statement, as
+        # the repository is the same (a service's policy stays small: docs/security.md).
         statements += [
             unscoped("EcrToken", ["ecr:GetAuthorizationToken"]),
-            statement(
-                "PullImage",
-                [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                [_repository_arn(repository)],
-            ),
+            statement("PullThroughCache", [*ECR_PULL, *ECR_CACHE_FILL], [cached]),
         ]
     return statements + secret_statements(service)
+
+
+def _pull_statements(repository: Any) -> list[dict[str, Any]]:
+    return [
+        unscoped("EcrToken", ["ecr:GetAuthorizationToken"]),
+        statement("PullImage", ECR_PULL, [repository]),
+    ]
 
 
 def _task_statements(builder: Builder, credentials: Credentials) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from paycompile.compiler.builder import Builder, ref
 from paycompile.compiler.graph import Concat, Kind, Node, Pseudo, Ref
+from paycompile.compiler.images import pulls_through_cache
 from paycompile.compiler.network import Network
 from paycompile.compiler.security import IAM_POLICY_VERSION
 from paycompile.spec import policy
@@ -44,7 +45,10 @@ def endpoint_service_name(region: str, service: str) -> str:
 
 def pulls_privately(service: Service, region: str) -> bool:
     """Whether the service's image comes from ECR in the platform's own region, which the tasks
-    reach through the endpoints; any other registry is on the internet."""
+    reach through the endpoints: a private repository of the region, or ECR Public through the
+    platform's pull-through cache (`images`); any other registry is on the internet."""
+    if pulls_through_cache(service):
+        return True
     repository = PRIVATE_ECR.match(service.image)
     return repository is not None and repository["region"] == region
 
@@ -79,7 +83,7 @@ def _https_anywhere_reason(builder: Builder, service: Service, prefix_list: str 
     if builder.spec.network.https_egress_anywhere:
         return "the spec opts in (network.https_egress_anywhere)"
     if not pulls_privately(service, builder.spec.region):
-        return "the image comes from a registry outside the region's ECR"
+        return "the image comes from a registry outside the region's ECR and its cache"
     return "" if prefix_list else "the S3 prefix list is not known"
 
 

@@ -61,6 +61,7 @@ class Kind(StrEnum):
     WEB_ACL_ASSOCIATION = "WebAclAssociation"
     WAF_LOGGING = "WafLogging"
     VPC_ENDPOINT = "VpcEndpoint"
+    PULL_THROUGH_CACHE_RULE = "PullThroughCacheRule"
 
 
 # Kinds whose CloudFormation resource accepts tags (per the provider schemas): each must
@@ -76,6 +77,7 @@ TAGGABLE = frozenset(Kind) - {
     Kind.BACKUP_SELECTION,
     Kind.WEB_ACL_ASSOCIATION,
     Kind.WAF_LOGGING,
+    Kind.PULL_THROUGH_CACHE_RULE,
 }
 
 
@@ -133,8 +135,10 @@ class Release:
     """One service's release inputs by role, so a deployment can read and set them.
 
     `live_color` names the input holding the colour that serves the service; `images` the input
-    holding each colour's image; `image` is the spec's image, the release a deployment puts on
-    the idle colour; `cutover` is the logical id of the state machine that moves traffic to it.
+    holding each colour's image; `image` is the spec's image as those inputs hold it, the release
+    a deployment puts on the idle colour; `cutover` is the logical id of the state machine that
+    moves traffic to it. `upstream`: the registry an image pulled through the platform's cache
+    comes from, which the inputs leave out ("": they hold the whole image reference).
     """
 
     service: str
@@ -142,9 +146,22 @@ class Release:
     images: tuple[tuple[str, str], ...]
     image: str
     cutover: str
+    upstream: str = ""
 
     def image_input(self, color: str) -> str:
         return dict(self.images)[color]
+
+    def input_value(self, image: str) -> str:
+        """What the image inputs hold for a release of `image` (ValueError: the image is not
+        from the registry the cache pulls from)."""
+        if not self.upstream:
+            return image
+        if not image.startswith(f"{self.upstream}/"):
+            raise ValueError(
+                f"{self.service} pulls through the platform's cache of {self.upstream}: a release"
+                f" must come from {self.upstream} too (change the spec's image to change registry)"
+            )
+        return image.removeprefix(f"{self.upstream}/")
 
 
 @dataclass(frozen=True)

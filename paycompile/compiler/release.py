@@ -16,6 +16,7 @@ from typing import Any
 
 from paycompile.compiler.builder import Builder, logical_id
 from paycompile.compiler.graph import Choose, DeployInput, Input, Release
+from paycompile.compiler.images import UPSTREAM_REGISTRY, pulls_through_cache, release_reference
 from paycompile.spec.model import Service
 
 COLORS = ("blue", "green")
@@ -27,7 +28,10 @@ def live_color_input(service: Service) -> str:
 
 
 def image_input(service: Service, color: str) -> str:
-    return logical_id((service.name, color, "image"))
+    # A cached service's input holds the image without its registry: a new name, so that a
+    # deployment moving a service into or out of the cache never passes the other form.
+    cached = ("cached",) if pulls_through_cache(service) else ()
+    return logical_id((service.name, color, *cached, "image"))
 
 
 def add_release_inputs(builder: Builder, service: Service) -> None:
@@ -40,17 +44,24 @@ def add_release_inputs(builder: Builder, service: Service) -> None:
         COLORS,
         f"The colour that serves {service.name}: read from the listener on every deployment",
     )
+    cached = pulls_through_cache(service)
+    image = release_reference(service.image) if cached else service.image
+    what = f"from {UPSTREAM_REGISTRY} (path:tag), pulled through the cache" if cached else ""
     for color in COLORS:
         name = image_input(service, color)
         inputs[name] = DeployInput(
-            name, service.image, (), f"The image the {color} tasks of {service.name} run"
+            name,
+            image,
+            (),
+            f"The image the {color} tasks of {service.name} run" + (f", {what}" if what else ""),
         )
     builder.graph.releases[service.name] = Release(
         service.name,
         live,
         tuple((color, image_input(service, color)) for color in COLORS),
-        service.image,
+        image,
         cutover_id(service),
+        UPSTREAM_REGISTRY if cached else "",
     )
 
 

@@ -55,6 +55,7 @@ def check_images(graph: Graph, images: Mapping[str, str]) -> None:
             raise ValueError(f"no service {service!r} (services: {known})")
         if not image or image != image.strip():
             raise ValueError(f"{service}: {image!r} is not an image reference")
+        graph.releases[service].input_value(image)
 
 
 def plan_releases(
@@ -71,7 +72,7 @@ def plan_releases(
     """
     releases = []
     for name, release in graph.releases.items():
-        image = images.get(name, release.image)
+        image = release.input_value(images[name]) if name in images else release.image
         spec_color = previous.get(release.live_color) or graph.inputs[release.live_color].default
         if live_colors is None:
             both = {color: image for color in COLORS}

@@ -77,6 +77,10 @@ EVIDENCE: dict[str, tuple[Evidence, ...]] = {
             ),
         ),
     ),
+    "PAY-NET-005": (
+        _of(Kind.PULL_THROUGH_CACHE_RULE, props=("prefix", "upstream_registry_url")),
+        _of(Kind.TASK_DEFINITION, props=("image",)),
+    ),
     "PAY-WAF-001": (
         _of(
             Kind.WEB_ACL,

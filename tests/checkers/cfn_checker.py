@@ -18,7 +18,7 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # type: ignore[import-untype
 
 from paycompile.compiler.security import UNSCOPABLE_ACTIONS
 from paycompile.spec.policy import TLS12_SSL_POLICIES
-from tests.checkers.cfn_eval import evaluate
+from tests.checkers.cfn_eval import evaluate, parameter_values
 from tests.checkers.expectation import Expectation
 from tests.checkers.semantic import judge_template
 
@@ -311,13 +311,41 @@ def _by_service_and_color(template: Template) -> dict[str, dict[str, str]]:
     return found
 
 
-def _check_container(task_id: str, task: dict[str, Any], image: str) -> list[str]:
+# Pseudo parameters as the expectation writes them.
+_PSEUDO_TEXT = {
+    "AWS::AccountId": "{account}",
+    "AWS::Region": "{region}",
+    "AWS::URLSuffix": "{urlsuffix}",
+    "AWS::Partition": "{partition}",
+}
+
+
+def _text(value: Any, parameters: dict[str, str]) -> Any:
+    """A string joined with Fn::Join from literals and pseudo parameters, as text with the
+    pseudo parameters as placeholders (anything else as it is)."""
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        texts = [_text(part, parameters) for part in parts]
+        return separator.join(texts) if all(isinstance(t, str) for t in texts) else value
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return _PSEUDO_TEXT.get(value["Ref"], value)
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        text = value["Fn::Sub"]
+        for name, placeholder in {**_PSEUDO_TEXT, **parameters}.items():
+            text = text.replace("${" + name + "}", placeholder)
+        return text if "${" not in text else value
+    return value
+
+
+def _check_container(
+    task_id: str, task: dict[str, Any], image: str, parameters: dict[str, str]
+) -> list[str]:
     problems = []
     containers = props(task).get("ContainerDefinitions", [])
     if len(containers) != 1:
         return [f"{task_id}: {len(containers)} containers, expected 1"]
     container = containers[0]
-    if container.get("Image") != image:
+    if _text(container.get("Image"), parameters) != image:
         problems.append(f"{task_id}: image {container.get('Image')!r}, spec says {image!r}")
     if str(container.get("User", "0")) in ROOT_USERS:
         problems.append(f"{task_id}: the container runs as root")
@@ -353,7 +381,7 @@ def check_services(template: Template, expected: Expectation) -> list[str]:
             if task_id not in tasks:
                 problems.append(f"{logical}: no task definition of the template")
                 continue
-            problems += _check_container(task_id, tasks[task_id], image)
+            problems += _check_container(task_id, tasks[task_id], image, parameter_values(template))
     return problems
 
 

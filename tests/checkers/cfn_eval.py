@@ -58,6 +58,12 @@ def _resolve(value: Any, values: dict[str, str], conditions: dict[str, bool]) ->
     if isinstance(value, dict):
         if set(value) == {"Ref"} and value["Ref"] in values:
             return values[value["Ref"]]
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            # `${Parameter}` inside a substitution string is the parameter's value too.
+            text = value["Fn::Sub"]
+            for name, given in values.items():
+                text = text.replace("${" + name + "}", given)
+            return {"Fn::Sub": text} if "${" in text else text
         if set(value) == {"Fn::If"}:
             name, when_true, when_false = value["Fn::If"]
             chosen = when_true if conditions[name] else when_false

@@ -7,9 +7,11 @@ the format, not a copy of the compiler.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+ECR_PUBLIC = "public.ecr.aws"
 # docs/spec.md: the defaults of keys a spec may leave out.
 DEFAULT_ROTATION_DAYS = 30
 DEFAULT_DESIRED_COUNT = 2
@@ -88,7 +90,7 @@ class Expectation:
             certificate_arn=merged["tls"]["certificate_arn"],
             services={s["name"]: s.get("active_color", "blue") for s in services},
             tags={str(key): str(value) for key, value in merged["tags"].items()},
-            workloads={s["name"]: _workload(s) for s in services},
+            workloads={s["name"]: _workload(s, merged["name"], env) for s in services},
             ports={s["name"]: int(s["port"]) for s in services},
             routes={s["name"]: _route(s.get("route")) for s in services},
             cutovers={
@@ -105,7 +107,7 @@ class Expectation:
             },
             https_anywhere={
                 s["name"]: merged["network"].get("https_egress_anywhere", False)
-                or not _regional_ecr(s["image"], merged["region"])
+                or not (_regional_ecr(s["image"], merged["region"]) or _ecr_public(s["image"]))
                 for s in services
             },
         )
@@ -124,10 +126,31 @@ def _route(route: dict[str, str] | None) -> tuple[str, str] | None:
     return ("path", route["path"]) if "path" in route else ("host", route["host"])
 
 
-def _workload(service: dict[str, Any]) -> tuple[str, int, int]:
+def _ecr_public(image: str) -> bool:
+    """docs/security.md: an ECR Public image comes through the platform's pull-through cache."""
+    return image.startswith(f"{ECR_PUBLIC}/")
+
+
+def cache_prefix(platform: str, environment: str) -> str:
+    """docs/security.md: `<name>-<environment>`, or when that is longer than ECR's 30 characters
+    the name cut to fit, 8 hex digits of the name's SHA-256, then `-<environment>`."""
+    plain = f"{platform}-{environment}"
+    if len(plain) <= 30:
+        return plain
+    digest = hashlib.sha256(platform.encode()).hexdigest()[:8]
+    return f"{platform[: 20 - len(environment)].rstrip('-')}-{digest}-{environment}"
+
+
+def _workload(service: dict[str, Any], platform: str, env: str) -> tuple[str, int, int]:
+    """The image the tasks pull (generalised: account, region and URL suffix as placeholders),
+    desired count, tasks the idle colour keeps."""
     count = service.get("desired_count", DEFAULT_DESIRED_COUNT)
     warm = service.get("cutover", {}).get("keep_idle_warm", False)
-    return service["image"], count, count if warm else 0
+    image = service["image"]
+    if _ecr_public(image):
+        path = image.removeprefix(f"{ECR_PUBLIC}/")
+        image = f"{{account}}.dkr.ecr.{{region}}.{{urlsuffix}}/{cache_prefix(platform, env)}/{path}"
+    return image, count, count if warm else 0
 
 
 def _apply_override(base: Any, override: Any) -> Any:

@@ -44,6 +44,7 @@ PRIVATE_ECR = re.compile(
     r"^(?P<account>[^.]+)\.dkr\.ecr\.(?P<region>[^.]+)\.\{urlsuffix\}/(?P<repo>[^:@]+)"
 )
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+ECR_CACHE_FILL = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
 LOG_WRITE = ["logs:CreateLogStream", "logs:PutLogEvents"]
 LOG_READ = ["logs:DescribeLogStreams", "logs:DescribeLogGroups"]
 # The request parameter that names the resource each API acts on (the AWS API references).
@@ -130,7 +131,12 @@ def _execution_job(job: Job, platform: Platform, task: str) -> None:
         if private:
             region, account, repo = private["region"], private["account"], private["repo"]
             job.grant(["ecr:GetAuthorizationToken"], "*")
-            job.grant(ECR_PULL, f"arn:{{partition}}:ecr:{region}:{account}:repository/{repo}")
+            repository = f"arn:{{partition}}:ecr:{region}:{account}:repository/{repo}"
+            job.grant(ECR_PULL, repository)
+            if repo.split("/", 1)[0] in platform.image_caches:
+                # The first pull of a cached image imports it, into a repository ECR creates
+                # (AWS's "IAM permissions required to sync an upstream registry").
+                job.grant(ECR_CACHE_FILL, repository)
         for value_from in container.secrets.values():
             arn = secret_arn(value_from)
             if FULL_SECRET_ARN.search(arn):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 
-from tests.checkers.expectation import Expectation
+from tests.checkers.expectation import Expectation, cache_prefix
 from tests.checkers.model import Holder, Peer, Platform, Ports, SgRule
 
 INTERNET = "internet"
@@ -268,4 +268,31 @@ def judge_placement(platform: Platform, expected: Expectation) -> list[str]:
     for subnet, on in sorted(platform.public_ip_on_launch.items()):
         if on and tier.get(subnet) != "public":
             problems.append(f"{subnet}: a {tier.get(subnet)} subnet that gives public IPs")
+    return problems
+
+
+# ---------------------------------------------------------------- images
+
+ECR_PUBLIC = "public.ecr.aws"
+
+
+def judge_images(platform: Platform, expected: Expectation) -> list[str]:
+    """Tasks never pull from ECR Public themselves (their egress is narrowed to the VPC
+    endpoints): such an image comes through an ECR pull-through cache rule for public.ecr.aws."""
+    problems = [
+        f"the pull-through cache {prefix!r} caches {upstream!r}, not {ECR_PUBLIC}"
+        for prefix, upstream in platform.image_caches.items()
+        if upstream != ECR_PUBLIC
+    ]
+    prefix = cache_prefix(expected.platform, expected.environment)
+    cached = any(f"/{prefix}/" in image for image, _, _ in expected.workloads.values())
+    if cached and platform.image_caches.get(prefix) != ECR_PUBLIC:
+        problems.append(f"no pull-through cache rule for {ECR_PUBLIC} under {prefix!r}")
+    for task in platform.tasks.values():
+        for container in task.containers:
+            if container.image.startswith(f"{ECR_PUBLIC}/"):
+                problems.append(
+                    f"{task.name} pulls {container.image} from ECR Public directly, past the "
+                    "VPC endpoints, instead of through the platform's cache"
+                )
     return problems

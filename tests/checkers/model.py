@@ -347,6 +347,8 @@ class Platform:
     parameters: dict[str, str] = field(default_factory=dict)  # SSM parameter -> its name
     buckets: list[str] = field(default_factory=list)
     web_acls: dict[str, WebAcl] = field(default_factory=dict)
+    # ECR pull-through cache rules: repository prefix -> the upstream registry URL.
+    image_caches: dict[str, str] = field(default_factory=dict)
     waf_associations: list[tuple[str | None, str | None]] = field(default_factory=list)
     waf_logging: list[WafLogging] = field(default_factory=list)
     # Lambda functions the platform deploys by name (the rotation function): each logs to

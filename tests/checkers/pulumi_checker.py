@@ -87,6 +87,7 @@ UNTAGGABLE = frozenset(
         "random:index/randomId:RandomId",
         "aws:wafv2/webAclAssociation:WebAclAssociation",
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
     }
 )
 # Inputs that carry a physical name, by resource type (the default is `name`).

@@ -592,6 +592,10 @@ def _waf_logging(r: Reader, name: str, p: Props, raw: Props) -> None:
     )
 
 
+def _image_cache(r: Reader, name: str, p: Props, raw: Props) -> None:
+    r.platform.image_caches[str(p.get("EcrRepositoryPrefix"))] = str(p.get("UpstreamRegistryUrl"))
+
+
 def _nothing(r: Reader, name: str, p: Props, raw: Props) -> None:
     """A type known to carry no meaning the semantic checks judge beyond its references."""
 
@@ -654,6 +658,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::WAFv2::WebACL": _web_acl,
     "AWS::WAFv2::WebACLAssociation": _waf_association,
     "AWS::WAFv2::LoggingConfiguration": _waf_logging,
+    "AWS::ECR::PullThroughCacheRule": _image_cache,
 }
 CATEGORIES = {
     "AWS::EC2::SecurityGroup": common.SECURITY_GROUP,

@@ -638,6 +638,10 @@ def _sar_stack(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
     r.platform.functions.append(str(parameters.get("functionName") or f"<unnamed:{name}>"))
 
 
+def _image_cache(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    r.platform.image_caches[str(p.get("ecrRepositoryPrefix"))] = str(p.get("upstreamRegistryUrl"))
+
+
 def _nothing(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
     """A type known to carry no meaning the semantic checks judge beyond its references."""
 
@@ -672,6 +676,7 @@ HANDLERS: dict[str, Handler] = {
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:wafv2/webAclAssociation:WebAclAssociation": _waf_association,
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": _waf_logging,
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _image_cache,
     "aws:kms/key:Key": _key,
     "aws:kms/alias:Alias": _nothing,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,

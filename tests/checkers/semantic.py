@@ -30,6 +30,7 @@ Judge = Callable[[Platform, Expectation], list[str]]
 JUDGES: tuple[Judge, ...] = (
     judge_network.judge_reachability,
     judge_network.judge_placement,
+    judge_network.judge_images,
     judge_access.judge_iam,
     judge_access.judge_key_uses,
     judge_traffic.judge_traffic,

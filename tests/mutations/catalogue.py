@@ -709,6 +709,18 @@ MUTATIONS: tuple[Mutation, ...] = (
         "ApiBlueTask: the container runs as root",
     ),
     row(
+        "task-pulls-ecr-public",
+        "tasks pull an ECR Public image through the platform's cache, not past the endpoints",
+        both("task_pulls_ecr_public"),
+        "from ECR Public directly",
+    ),
+    row(
+        "image-cache-dropped",
+        "an image the tasks pull from the cache has its pull-through cache rule",
+        both("image_cache_dropped"),
+        "no pull-through cache rule for public.ecr.aws under",
+    ),
+    row(
         "public-subnet-dropped",
         "three public subnets in three zones (F1)",
         both("public_subnet_dropped"),

@@ -14,6 +14,9 @@ Template = dict[str, Any]
 ANYWHERE = "0.0.0.0/0"
 PUBLIC_SUBNETS = [{"Ref": f"PublicSubnet{n}"} for n in (1, 2, 3)]
 
+# The reference image as ECR Public serves it: what the task would pull past the cache.
+UPSTREAM_IMAGE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.2"
+
 
 def props(template: Template, logical: str) -> dict[str, Any]:
     properties: dict[str, Any] = template["Resources"][logical]["Properties"]
@@ -541,6 +544,17 @@ def dashboard_without_rds(t: Template) -> None:
 
 def container_runs_as_root(t: Template) -> None:
     props(t, "ApiBlueTask")["ContainerDefinitions"][0]["User"] = "0"
+
+
+def task_pulls_ecr_public(t: Template) -> None:
+    props(t, "ApiBlueTask")["ContainerDefinitions"][0]["Image"] = UPSTREAM_IMAGE
+
+
+def image_cache_dropped(t: Template) -> None:
+    del t["Resources"]["ImageCacheRule"]
+    for body in t["Resources"].values():
+        if "ImageCacheRule" in body.get("DependsOn", []):
+            body["DependsOn"].remove("ImageCacheRule")
 
 
 def public_subnet_dropped(t: Template) -> None:

@@ -15,6 +15,9 @@ ANYWHERE = "0.0.0.0/0"
 PUBLIC = ("PublicSubnet1", "PublicSubnet2", "PublicSubnet3")
 PRIVATE = ("PrivateSubnet1", "PrivateSubnet2", "PrivateSubnet3")
 
+# The reference image as ECR Public serves it: what the task would pull past the cache.
+UPSTREAM_IMAGE = "public.ecr.aws/aws-containers/retail-store-sample-catalog:1.2.2"
+
 
 def registration(plan: Plan, name: str) -> dict[str, Any]:
     return next(r for r in plan["resources"] if r["name"] == name)
@@ -568,6 +571,17 @@ def container_runs_as_root(p: Plan) -> None:
         containers[0]["user"] = "0"
 
     edit_json(p, "ApiBlueTask", "containerDefinitions", root)
+
+
+def task_pulls_ecr_public(p: Plan) -> None:
+    def direct(containers: list[dict[str, Any]]) -> None:
+        containers[0]["image"] = UPSTREAM_IMAGE
+
+    edit_json(p, "ApiBlueTask", "containerDefinitions", direct)
+
+
+def image_cache_dropped(p: Plan) -> None:
+    remove(p, "ImageCacheRule")
 
 
 def public_subnet_dropped(p: Plan) -> None:

@@ -17,6 +17,7 @@ from paycompile.backends.cfn import (
     data,
     edge,
     endpoints,
+    images,
     network,
     operations,
     security,
@@ -35,6 +36,7 @@ RESOURCES: dict[Kind, Emit] = {
     **operations.RESOURCES,
     **edge.RESOURCES,
     **endpoints.RESOURCES,
+    **images.RESOURCES,
 }
 
 

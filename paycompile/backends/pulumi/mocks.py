@@ -460,7 +460,13 @@ def _waf_logging(out: Outputs) -> tuple[str, dict[str, Any]]:
     return str(out.inputs.get("resourceArn")), {}
 
 
+def _pull_through_cache_rule(out: Outputs) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the repository prefix; the registry is the account's own.
+    return str(out.inputs.get("ecrRepositoryPrefix")), {"registryId": MOCK_ACCOUNT}
+
+
 _HANDLERS: dict[tuple[str, str], Handler] = {
+    ("ecr", "PullThroughCacheRule"): _pull_through_cache_rule,
     ("ec2", "Vpc"): _prefixed("vpc"),
     ("ec2", "Subnet"): _prefixed("subnet"),
     ("ec2", "InternetGateway"): _prefixed("igw"),

@@ -19,6 +19,7 @@ from paycompile.backends.pulumi import (
     data,
     edge,
     endpoints,
+    images,
     network,
     operations,
     security,
@@ -36,6 +37,7 @@ RESOURCES: dict[Kind, Emit] = {
     **operations.RESOURCES,
     **edge.RESOURCES,
     **endpoints.RESOURCES,
+    **images.RESOURCES,
 }
 
 

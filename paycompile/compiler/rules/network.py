@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from paycompile.compiler.graph import Graph, Kind, Node, Ref
+from paycompile.compiler.graph import Concat, Graph, Input, Kind, Node, Ref
+from paycompile.compiler.images import PREFIX_MAX_LENGTH, PREFIX_PATTERN, cache_prefix
 from paycompile.compiler.rules.helpers import (
     DB_PORT,
     as_dict,
@@ -252,4 +253,46 @@ def _endpoint_problems(graph: Graph, endpoints: list[Node]) -> list[str]:
         }
         if tables != private_tables:
             problems.append(f"{gateway.logical_id} must be on the private route tables")
+    return problems
+
+
+_ECR_PUBLIC = "public.ecr.aws"
+
+
+@rule(
+    "PAY-NET-005",
+    "A task whose image is on ECR Public pulls it through the platform's one ECR pull-through "
+    "cache rule (upstream public.ecr.aws, a repository prefix of the platform and environment): "
+    "ECR makes the first pull, so no task needs the internet for its image.",
+    (),
+    ("1.3.2",),
+)
+def images_through_cache(graph: Graph) -> list[str]:
+    rules = graph.of_kind(Kind.PULL_THROUGH_CACHE_RULE)
+    problems = [f"{len(rules)} pull-through cache rules, want at most 1"] if len(rules) > 1 else []
+    want = cache_prefix(graph.platform, graph.environment)
+    prefixes = set()
+    for each in rules:
+        prefix, upstream = each.props.get("prefix"), each.props.get("upstream_registry_url")
+        if not PREFIX_PATTERN.match(str(prefix)) or len(str(prefix)) > PREFIX_MAX_LENGTH:
+            problems.append(f"{each.logical_id}: {prefix!r} is not a repository prefix ECR takes")
+        if prefix != want or upstream != _ECR_PUBLIC:
+            problems.append(
+                f"{each.logical_id} caches {upstream!r} under {prefix!r}, want {_ECR_PUBLIC!r} "
+                f"under {want!r}"
+            )
+        prefixes.add(str(prefix))
+    for task in graph.of_kind(Kind.TASK_DEFINITION):
+        image = task.props.get("image")
+        direct = graph.inputs.get(image.name) if isinstance(image, Input) else None
+        if direct is not None and direct.default.startswith(f"{_ECR_PUBLIC}/"):
+            problems.append(f"{task.logical_id} pulls {direct.default} from ECR Public directly")
+        parts = image.parts if isinstance(image, Concat) else ()
+        for part in parts:
+            named = part.strip("/") if isinstance(part, str) and part.endswith("/") else None
+            if named and part.startswith("/") and named not in prefixes:
+                problems.append(
+                    f"{task.logical_id} pulls from the cache prefix {named!r}, which no "
+                    "pull-through cache rule serves"
+                )
     return problems

@@ -1,0 +1,22 @@
+"""CloudFormation resource of the platform's ECR pull-through cache rule."""
+
+from __future__ import annotations
+
+from troposphere import AWSObject, ecr
+
+from paycompile.backends.cfn.translate import Emit, Translator
+from paycompile.compiler.graph import Kind, Node
+
+
+def _pull_through_cache_rule(node: Node, t: Translator) -> list[AWSObject]:
+    # No CredentialArn: ECR Public needs none (the graph builds rules for it only).
+    return [
+        ecr.PullThroughCacheRule(
+            node.logical_id,
+            EcrRepositoryPrefix=node.props["prefix"],
+            UpstreamRegistryUrl=node.props["upstream_registry_url"],
+        )
+    ]
+
+
+RESOURCES: dict[Kind, Emit] = {Kind.PULL_THROUGH_CACHE_RULE: _pull_through_cache_rule}
