@@ -80,3 +80,26 @@ def flipped_graph(built: Graph) -> Graph:
             other = COLORS[1 - COLORS.index(each.default)]
             result.inputs[name] = dataclasses.replace(each, default=other)
     return result
+
+
+def cfn_files(graph: Graph) -> dict[str, str]:
+    """The graph's CloudFormation templates by file name: `template.json` alone, or the nested
+    set (`root.json` and its children) when one stack is too small (many tags of long letters
+    make a few services pass a stack's 1 MB)."""
+    from paycompile.backends.cfn.template import BACKEND, NestedSet
+
+    try:
+        return {"template.json": paycompile.render(graph, "cfn", "json")}
+    except NestedSet:
+        return BACKEND.render_set(graph, "json")
+
+
+def cfn_template(graph: Graph) -> dict[str, Any]:
+    """The graph's CloudFormation template; a nested set read as one (tests/checkers/nested.py)."""
+    from tests.checkers.nested import flatten
+
+    files = cfn_files(graph)
+    if len(files) == 1:
+        single: dict[str, Any] = json.loads(files["template.json"])
+        return single
+    return flatten(files)

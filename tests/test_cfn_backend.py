@@ -25,6 +25,7 @@ from hypothesis import example, given
 
 import paycompile
 from paycompile.cli import main
+from tests import builds
 from tests.checkers.cfn_checker import Expectation, check_template
 from tests.conftest import COSTLY
 from tests.strategies import GeneratedSpec, valid_specs
@@ -140,10 +141,15 @@ def _with_tag(key: str, value: str) -> GeneratedSpec:
 @given(valid_specs())
 def test_generated_templates_pass_checker_and_cfn_lint(generated: GeneratedSpec) -> None:
     spec = paycompile.load_spec_text(generated.text, "platform.yaml", generated.environment)
-    text = paycompile.render(paycompile.compile_spec(spec), "cfn", "json")
+    graph = paycompile.compile_spec(spec)
     expected = Expectation.from_document(generated.document, generated.environment)
-    assert check_template(json.loads(text), expected) == []
-    assert lint_findings(text, expected.region) == []
+    assert check_template(builds.cfn_template(graph), expected) == []
+    files = builds.cfn_files(graph)
+    # W3002 (a local TemplateURL) holds only until `deploy` uploads the children.
+    package_only = "W3002" if len(files) > 1 else "-"
+    for name, text in files.items():
+        findings = lint_findings(text, expected.region)
+        assert [f for f in findings if not f.startswith(package_only)] == [], name
 
 
 # ---------------------------------------------------------------- reproducible bytes
