@@ -4,6 +4,7 @@ with it, and the tasks' egress that no longer needs the internet."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -11,12 +12,15 @@ from typing import Any
 
 import cfnlint
 import pytest
+import yaml
 
 import paycompile
 from paycompile.compiler.graph import Kind
 from tests import builds
+from tests.checkers.cfn_checker import check_template
 from tests.checkers.judge_network import Graph as Reachability
 from tests.checkers.read_cfn import read_template
+from tests.test_cfn_backend import lint_findings
 
 CACHED = "{account}.dkr.ecr.{region}.{urlsuffix}/%s/aws-containers/retail-store-sample-catalog"
 PSEUDO = {
@@ -166,3 +170,69 @@ def test_the_pulumi_plan_registers_the_rule_and_pulls_the_cached_image() -> None
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/payment-dev/"
             "aws-containers/retail-store-sample-catalog:1.2.2"
         )
+
+
+# ---------------------------------------------------------------- scan on push
+
+
+@pytest.fixture(scope="module")
+def scanning_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    document = copy.deepcopy(builds.document())
+    document["images"] = {"registry_scanning": True}
+    path = tmp_path_factory.mktemp("scanning") / "platform.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def _scans(template: dict[str, Any]) -> dict[str, Any]:
+    return _resources(template, "AWS::ECR::RegistryScanningConfiguration")
+
+
+def test_no_stack_touches_the_registrys_scanning_unless_its_spec_owns_it() -> None:
+    assert _scans(builds.template()) == {}
+    plan = builds.plan()
+    assert not [r for r in plan["resources"] if "registryScanning" in r["type"]]
+
+
+def test_the_owning_stack_scans_every_repository_on_push(scanning_spec: Path) -> None:
+    template = builds.template(scanning_spec)
+    (scanning,) = _scans(template).values()
+    assert scanning["Properties"] == {
+        "ScanType": "BASIC",
+        "Rules": [
+            {
+                "ScanFrequency": "SCAN_ON_PUSH",
+                "RepositoryFilters": [{"Filter": "*", "FilterType": "WILDCARD"}],
+            }
+        ],
+    }
+    expected = builds.expectation(scanning_spec)
+    assert check_template(template, expected) == []
+    assert lint_findings(json.dumps(template), expected.region) == []
+
+
+def test_the_checkers_flag_scanning_that_misses_a_push_or_is_not_the_stacks(
+    scanning_spec: Path,
+) -> None:
+    template = builds.template(scanning_spec)
+    (scanning,) = _scans(template).values()
+    scanning["Properties"]["Rules"][0]["ScanFrequency"] = "MANUAL"
+    found = check_template(template, builds.expectation(scanning_spec))
+    assert "the registry does not scan every repository on push" in found
+    unowned = builds.template(scanning_spec)
+    found = check_template(unowned, builds.expectation())
+    assert any(
+        "scanning configuration is emitted by a spec that does not own it" in f for f in found
+    )
+
+
+def test_the_pulumi_plan_scans_every_repository_on_push(scanning_spec: Path) -> None:
+    (scanning,) = [
+        r
+        for r in builds.plan(scanning_spec)["resources"]
+        if r["type"] == "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+    ]
+    assert scanning["inputs"]["scanType"] == "BASIC"
+    (rule,) = scanning["inputs"]["rules"]
+    assert rule["scanFrequency"] == "SCAN_ON_PUSH"
+    assert rule["repositoryFilters"] == [{"filter": "*", "filterType": "WILDCARD"}]

@@ -54,6 +54,7 @@ KIND_OF_TYPE: dict[str, Kind] = {
     "AWS::WAFv2::LoggingConfiguration": Kind.WAF_LOGGING,
     "AWS::EC2::VPCEndpoint": Kind.VPC_ENDPOINT,
     "AWS::ECR::PullThroughCacheRule": Kind.PULL_THROUGH_CACHE_RULE,
+    "AWS::ECR::RegistryScanningConfiguration": Kind.REGISTRY_SCANNING,
 }
 HELPER_TYPES = frozenset(
     {

@@ -115,6 +115,7 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "UpstreamRegistryUrl",
         "UpstreamRepositoryPrefix",
     ),
+    "AWS::ECR::RegistryScanningConfiguration": (),
     "AWS::ECS::Cluster": ("ClusterName",),
     "AWS::ECS::Service": (
         "Cluster",

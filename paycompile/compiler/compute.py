@@ -71,6 +71,7 @@ def add_compute(
         depends_on=(insights.logical_id,),
     )
     cache = images.add_image_cache(builder)
+    images.add_registry_scanning(builder)
     for service in builder.spec.services:
         with builder.serving(service.name):
             _service(builder, cluster, network, traffic, logs_key, credentials, service, cache)

@@ -62,6 +62,7 @@ class Kind(StrEnum):
     WAF_LOGGING = "WafLogging"
     VPC_ENDPOINT = "VpcEndpoint"
     PULL_THROUGH_CACHE_RULE = "PullThroughCacheRule"
+    REGISTRY_SCANNING = "RegistryScanning"
 
 
 # Kinds whose CloudFormation resource accepts tags (per the provider schemas): each must
@@ -78,6 +79,7 @@ TAGGABLE = frozenset(Kind) - {
     Kind.WEB_ACL_ASSOCIATION,
     Kind.WAF_LOGGING,
     Kind.PULL_THROUGH_CACHE_RULE,
+    Kind.REGISTRY_SCANNING,
 }
 
 

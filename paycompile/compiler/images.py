@@ -82,6 +82,27 @@ def add_image_cache(builder: Builder) -> Node | None:
     )
 
 
+# Scan on push (PCI DSS v4.0 6.3.3): AWS's basic scanning of every repository in the registry.
+SCAN_TYPE = "BASIC"
+SCAN_FREQUENCY = "SCAN_ON_PUSH"
+EVERY_REPOSITORY = "*"
+
+
+def add_registry_scanning(builder: Builder) -> Node | None:
+    """The registry's scanning configuration, when the spec says this stack owns it: one per
+    account and region, so every repository in it (the cache's included) is scanned on push."""
+    if not builder.spec.images.registry_scanning:
+        return None
+    return builder.add(
+        Kind.REGISTRY_SCANNING,
+        ("registry", "scanning"),
+        {
+            "scan_type": SCAN_TYPE,
+            "rules": [{"frequency": SCAN_FREQUENCY, "filter": EVERY_REPOSITORY}],
+        },
+    )
+
+
 def registry_host() -> Concat:
     """The account's private registry in the stack's region and partition."""
     return Concat((Pseudo("account_id"), ".dkr.ecr.", Pseudo("region"), ".", Pseudo("url_suffix")))

@@ -195,6 +195,18 @@ class Edge(StrictModel):
     )
 
 
+class Images(StrictModel):
+    """The account's container registry settings this platform may own."""
+
+    registry_scanning: bool = Field(
+        default=False,
+        description="Scan every image on push in the account's ECR registry of this region "
+        "(BASIC scanning). The registry has one scanning configuration per account and region: "
+        "turn it on in the one stack that owns the account's registry settings.",
+        examples=[True],
+    )
+
+
 class Tls(StrictModel):
     """The HTTPS listener's certificate and security policy."""
 
@@ -538,6 +550,11 @@ class PlatformSpec(StrictModel):
         default_factory=Edge,
         description="The edge: AWS WAF on the load balancer, and its rate limit.",
         examples=[{"waf": {"rate_limit": policy.WAF_RATE_LIMIT_DEFAULT}}],
+    )
+    images: Images = Field(
+        default_factory=Images,
+        description="Container registry settings: scan on push (one stack per account and region).",
+        examples=[{"registry_scanning": True}],
     )
     services: list[Service] = Field(
         min_length=1,

@@ -64,6 +64,8 @@ class Expectation:
     # service name -> whether its tasks may open HTTPS anywhere (docs/security.md: the spec
     # opts in, or the image comes from a registry outside the region's ECR)
     https_anywhere: dict[str, bool] = field(default_factory=dict)
+    # whether this stack owns the registry's scanning configuration (`images.registry_scanning`)
+    registry_scanning: bool = False
 
     def with_live(self, live: dict[str, str]) -> Expectation:
         """The same platform with other colours live (what a deployment after a cutover sees)."""
@@ -110,6 +112,7 @@ class Expectation:
                 or not (_regional_ecr(s["image"], merged["region"]) or _ecr_public(s["image"]))
                 for s in services
             },
+            registry_scanning=merged.get("images", {}).get("registry_scanning", False),
         )
 
 

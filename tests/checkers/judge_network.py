@@ -295,4 +295,18 @@ def judge_images(platform: Platform, expected: Expectation) -> list[str]:
                     f"{task.name} pulls {container.image} from ECR Public directly, past the "
                     "VPC endpoints, instead of through the platform's cache"
                 )
-    return problems
+    return problems + _judge_registry_scanning(platform, expected)
+
+
+def _judge_registry_scanning(platform: Platform, expected: Expectation) -> list[str]:
+    """The registry's scanning configuration is the account's: a stack touches it only when
+    its spec owns it, and then every repository is scanned when an image is pushed (the
+    cache's first pull of a tag is a push)."""
+    if not expected.registry_scanning:
+        return [
+            "the registry's scanning configuration is emitted by a spec that does not own it"
+        ] * bool(platform.registry_scans)
+    on_push = [
+        scan for scan in platform.registry_scans if scan[1] == "SCAN_ON_PUSH" and scan[2] == "*"
+    ]
+    return [] if on_push else ["the registry does not scan every repository on push"]

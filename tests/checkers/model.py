@@ -349,6 +349,8 @@ class Platform:
     web_acls: dict[str, WebAcl] = field(default_factory=dict)
     # ECR pull-through cache rules: repository prefix -> the upstream registry URL.
     image_caches: dict[str, str] = field(default_factory=dict)
+    # The registry's scanning: (scan type, frequency, repository filter) per rule.
+    registry_scans: list[tuple[str, str, str]] = field(default_factory=list)
     waf_associations: list[tuple[str | None, str | None]] = field(default_factory=list)
     waf_logging: list[WafLogging] = field(default_factory=list)
     # Lambda functions the platform deploys by name (the rotation function): each logs to

@@ -88,6 +88,7 @@ UNTAGGABLE = frozenset(
         "aws:wafv2/webAclAssociation:WebAclAssociation",
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
         "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
+        "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
     }
 )
 # Inputs that carry a physical name, by resource type (the default is `name`).

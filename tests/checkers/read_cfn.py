@@ -596,6 +596,14 @@ def _image_cache(r: Reader, name: str, p: Props, raw: Props) -> None:
     r.platform.image_caches[str(p.get("EcrRepositoryPrefix"))] = str(p.get("UpstreamRegistryUrl"))
 
 
+def _registry_scanning(r: Reader, name: str, p: Props, raw: Props) -> None:
+    r.platform.registry_scans += [
+        (str(p.get("ScanType")), str(rule.get("ScanFrequency")), str(each.get("Filter")))
+        for rule in p.get("Rules", [])
+        for each in rule.get("RepositoryFilters", [])
+    ]
+
+
 def _nothing(r: Reader, name: str, p: Props, raw: Props) -> None:
     """A type known to carry no meaning the semantic checks judge beyond its references."""
 
@@ -659,6 +667,7 @@ HANDLERS: dict[str, Handler] = {
     "AWS::WAFv2::WebACLAssociation": _waf_association,
     "AWS::WAFv2::LoggingConfiguration": _waf_logging,
     "AWS::ECR::PullThroughCacheRule": _image_cache,
+    "AWS::ECR::RegistryScanningConfiguration": _registry_scanning,
 }
 CATEGORIES = {
     "AWS::EC2::SecurityGroup": common.SECURITY_GROUP,

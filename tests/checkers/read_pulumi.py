@@ -642,6 +642,14 @@ def _image_cache(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
     r.platform.image_caches[str(p.get("ecrRepositoryPrefix"))] = str(p.get("upstreamRegistryUrl"))
 
 
+def _registry_scanning(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
+    r.platform.registry_scans += [
+        (str(p.get("scanType")), str(rule.get("scanFrequency")), str(each.get("filter")))
+        for rule in p.get("rules", [])
+        for each in rule.get("repositoryFilters", [])
+    ]
+
+
 def _nothing(r: Reader, name: str, p: Inputs, raw: dict[str, Any]) -> None:
     """A type known to carry no meaning the semantic checks judge beyond its references."""
 
@@ -677,6 +685,7 @@ HANDLERS: dict[str, Handler] = {
     "aws:wafv2/webAclAssociation:WebAclAssociation": _waf_association,
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": _waf_logging,
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _image_cache,
+    "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": _registry_scanning,
     "aws:kms/key:Key": _key,
     "aws:kms/alias:Alias": _nothing,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,

@@ -19,4 +19,22 @@ def _pull_through_cache_rule(node: Node, t: Translator) -> list[AWSObject]:
     ]
 
 
-RESOURCES: dict[Kind, Emit] = {Kind.PULL_THROUGH_CACHE_RULE: _pull_through_cache_rule}
+def _registry_scanning(node: Node, t: Translator) -> list[AWSObject]:
+    rules = [
+        ecr.ScanningRule(
+            RepositoryFilters=[ecr.RepositoryFilter(Filter=rule["filter"], FilterType="WILDCARD")],
+            ScanFrequency=rule["frequency"],
+        )
+        for rule in node.props["rules"]
+    ]
+    return [
+        ecr.RegistryScanningConfiguration(
+            node.logical_id, ScanType=node.props["scan_type"], Rules=rules
+        )
+    ]
+
+
+RESOURCES: dict[Kind, Emit] = {
+    Kind.PULL_THROUGH_CACHE_RULE: _pull_through_cache_rule,
+    Kind.REGISTRY_SCANNING: _registry_scanning,
+}

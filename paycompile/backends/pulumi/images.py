@@ -18,4 +18,25 @@ def _pull_through_cache_rule(node: Node, t: Translator) -> Registered:
     return Registered(rule)
 
 
-RESOURCES: dict[Kind, Emit] = {Kind.PULL_THROUGH_CACHE_RULE: _pull_through_cache_rule}
+def _registry_scanning(node: Node, t: Translator) -> Registered:
+    rules = [
+        aws.ecr.RegistryScanningConfigurationRuleArgs(
+            repository_filters=[
+                aws.ecr.RegistryScanningConfigurationRuleRepositoryFilterArgs(
+                    filter=rule["filter"], filter_type="WILDCARD"
+                )
+            ],
+            scan_frequency=rule["frequency"],
+        )
+        for rule in node.props["rules"]
+    ]
+    configuration = aws.ecr.RegistryScanningConfiguration(
+        node.logical_id, scan_type=node.props["scan_type"], rules=rules, opts=options(node, t)
+    )
+    return Registered(configuration)
+
+
+RESOURCES: dict[Kind, Emit] = {
+    Kind.PULL_THROUGH_CACHE_RULE: _pull_through_cache_rule,
+    Kind.REGISTRY_SCANNING: _registry_scanning,
+}

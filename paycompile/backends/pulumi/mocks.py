@@ -460,6 +460,11 @@ def _waf_logging(out: Outputs) -> tuple[str, dict[str, Any]]:
     return str(out.inputs.get("resourceArn")), {}
 
 
+def _registry_scanning(out: Outputs) -> tuple[str, dict[str, Any]]:
+    # The registry's configuration: its id is the account's registry.
+    return MOCK_ACCOUNT, {"registryId": MOCK_ACCOUNT}
+
+
 def _pull_through_cache_rule(out: Outputs) -> tuple[str, dict[str, Any]]:
     # The provider's id is the repository prefix; the registry is the account's own.
     return str(out.inputs.get("ecrRepositoryPrefix")), {"registryId": MOCK_ACCOUNT}
@@ -467,6 +472,7 @@ def _pull_through_cache_rule(out: Outputs) -> tuple[str, dict[str, Any]]:
 
 _HANDLERS: dict[tuple[str, str], Handler] = {
     ("ecr", "PullThroughCacheRule"): _pull_through_cache_rule,
+    ("ecr", "RegistryScanningConfiguration"): _registry_scanning,
     ("ec2", "Vpc"): _prefixed("vpc"),
     ("ec2", "Subnet"): _prefixed("subnet"),
     ("ec2", "InternetGateway"): _prefixed("igw"),
