@@ -86,6 +86,7 @@ def add_image_cache(builder: Builder) -> Node | None:
 SCAN_TYPE = "BASIC"
 SCAN_FREQUENCY = "SCAN_ON_PUSH"
 EVERY_REPOSITORY = "*"
+FILTER_TYPE = "WILDCARD"  # the only repository filter type ECR's scanning rules take
 
 
 def add_registry_scanning(builder: Builder) -> Node | None:
@@ -98,7 +99,13 @@ def add_registry_scanning(builder: Builder) -> Node | None:
         ("registry", "scanning"),
         {
             "scan_type": SCAN_TYPE,
-            "rules": [{"frequency": SCAN_FREQUENCY, "filter": EVERY_REPOSITORY}],
+            "rules": [
+                {
+                    "frequency": SCAN_FREQUENCY,
+                    "filter": EVERY_REPOSITORY,
+                    "filter_type": FILTER_TYPE,
+                }
+            ],
         },
     )
 

@@ -22,7 +22,9 @@ def _pull_through_cache_rule(node: Node, t: Translator) -> list[AWSObject]:
 def _registry_scanning(node: Node, t: Translator) -> list[AWSObject]:
     rules = [
         ecr.ScanningRule(
-            RepositoryFilters=[ecr.RepositoryFilter(Filter=rule["filter"], FilterType="WILDCARD")],
+            RepositoryFilters=[
+                ecr.RepositoryFilter(Filter=rule["filter"], FilterType=rule["filter_type"])
+            ],
             ScanFrequency=rule["frequency"],
         )
         for rule in node.props["rules"]

@@ -23,7 +23,7 @@ def _registry_scanning(node: Node, t: Translator) -> Registered:
         aws.ecr.RegistryScanningConfigurationRuleArgs(
             repository_filters=[
                 aws.ecr.RegistryScanningConfigurationRuleRepositoryFilterArgs(
-                    filter=rule["filter"], filter_type="WILDCARD"
+                    filter=rule["filter"], filter_type=rule["filter_type"]
                 )
             ],
             scan_frequency=rule["frequency"],
