@@ -197,3 +197,22 @@ def _rewrite_sub(argument: Any, replaced: set[str]) -> Any:
         return _PLACEHOLDER.sub(plain, argument)
     text, variables = argument
     return [_PLACEHOLDER.sub(plain, text), _rewrite(variables, replaced)]
+
+
+def put_alarms(cloudwatch: Any, template: dict[str, Any]) -> None:
+    """Create `template`'s alarms through the CloudWatch API under their names (moto's
+    CloudFormation stands them in; the cutover reads them by name)."""
+    for body in template["Resources"].values():
+        if body["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        p = body["Properties"]
+        cloudwatch.put_metric_alarm(
+            AlarmName=p["AlarmName"],
+            Namespace=p["Namespace"],
+            MetricName=p["MetricName"],
+            Statistic=p["Statistic"],
+            Period=p["Period"],
+            EvaluationPeriods=p["EvaluationPeriods"],
+            Threshold=p["Threshold"],
+            ComparisonOperator=p["ComparisonOperator"],
+        )

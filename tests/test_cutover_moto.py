@@ -32,7 +32,7 @@ from moto_server import (
     import_certificate,
     moto,
 )
-from moto_standins import for_moto, with_certificate
+from moto_standins import for_moto, put_alarms, with_certificate
 
 import paycompile
 from paycompile.compiler.graph import Graph
@@ -186,21 +186,7 @@ class Platform:
 
 def _create_alarms(platform: Platform) -> None:
     """The template's alarms, created through the API under the template's names."""
-    cloudwatch = platform.client("cloudwatch")
-    for body in platform.template["Resources"].values():
-        if body["Type"] != "AWS::CloudWatch::Alarm":
-            continue
-        p = body["Properties"]
-        cloudwatch.put_metric_alarm(
-            AlarmName=p["AlarmName"],
-            Namespace=p["Namespace"],
-            MetricName=p["MetricName"],
-            Statistic=p["Statistic"],
-            Period=p["Period"],
-            EvaluationPeriods=p["EvaluationPeriods"],
-            Threshold=p["Threshold"],
-            ComparisonOperator=p["ComparisonOperator"],
-        )
+    put_alarms(platform.client("cloudwatch"), platform.template)
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ import pytest
 import yaml
 from moto_nested import nested_stacks_patched
 from moto_server import CREDENTIALS, REGION, Moto, import_certificate, moto
-from moto_standins import for_moto, with_certificate
+from moto_standins import for_moto, put_alarms, with_certificate
 
 import paycompile
 from paycompile.backends.cfn import stacks
@@ -404,20 +404,7 @@ def _create_alarms(platform: NestedPlatform) -> None:
 
     cloudwatch = platform.client("cloudwatch")
     for text in BACKEND.render_set(platform.graph, "json").values():
-        for body in json.loads(text)["Resources"].values():
-            if body["Type"] != "AWS::CloudWatch::Alarm":
-                continue
-            p = body["Properties"]
-            cloudwatch.put_metric_alarm(
-                AlarmName=p["AlarmName"],
-                Namespace=p["Namespace"],
-                MetricName=p["MetricName"],
-                Statistic=p["Statistic"],
-                Period=p["Period"],
-                EvaluationPeriods=p["EvaluationPeriods"],
-                Threshold=p["Threshold"],
-                ComparisonOperator=p["ComparisonOperator"],
-            )
+        put_alarms(cloudwatch, json.loads(text))
 
 
 def test_cutover_of_a_service_in_a_child(
