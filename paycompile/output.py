@@ -19,6 +19,12 @@ from paycompile.scan import find_secrets
 def write_output(destination: str, text: str) -> None:
     """Write `text` to `destination` ("-" is stdout), replacing any earlier file in one step."""
     refuse_secrets(destination, text)
+    _write_checked(destination, text)
+
+
+def _write_checked(destination: str, text: str) -> None:
+    """Write text already scanned for secrets (scanning a nested set twice was a sixth of its
+    build)."""
     if destination == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -68,7 +74,7 @@ def write_directory(directory: str, files: dict[str, str], stale: Callable[[str]
     if path.exists() and not path.is_dir():
         raise BackendError(f"cannot write {directory}: it is a file, not a directory")
     for name, text in files.items():
-        write_output(str(path / name), text)
+        _write_checked(str(path / name), text)
     for earlier in sorted(path.iterdir()):
         if earlier.name not in files and stale(earlier.name):
             earlier.unlink(missing_ok=True)

@@ -163,6 +163,50 @@ def test_only_resources_that_wait_are_rendered_to_order_them() -> None:
     assert len(rendered) < len(built.resources) / 4
 
 
+def test_a_nested_set_renders_only_resources_that_wait_to_order_them() -> None:
+    pytest.importorskip("troposphere")
+    from paycompile.backends.cfn import stacks, template
+
+    graph = paycompile.compile_spec(_spec_with(LARGE // 3))
+    rendered: list[str] = []
+    original = stacks.referenced
+
+    def spy(value: Any) -> Iterator[str]:
+        if isinstance(value, dict) and str(value.get("Type", "")).startswith("AWS::"):
+            rendered.append(value["Type"])
+        return original(value)
+
+    stacks.referenced = spy  # type: ignore[assignment]
+    try:
+        files = template.BACKEND.render_set(graph, "json")
+    finally:
+        stacks.referenced = original  # type: ignore[assignment]
+    assert len(files) > 2, "a set of stacks, not one template"
+    texts = "".join(files.values())
+    resources = texts.count('"Type": "AWS::')
+    nested_stacks = texts.count('"Type": "AWS::CloudFormation::Stack"')
+    # Each nested stack is rendered once to find what it already refers to; of the rest, only
+    # those that wait for another resource of their own template.
+    assert len(rendered) - nested_stacks < (resources - nested_stacks) / 4
+
+
+# --- output: every file of a set is scanned for secrets once, all before any is written ------
+
+
+def test_a_set_is_scanned_once_per_file_and_refused_whole(tmp_path: Path) -> None:
+    from paycompile import output
+    from paycompile.errors import BackendError
+
+    files = {"root.json": "{}\n", "services-01.json": '{"a": 1}\n'}
+    with _counting(output, "find_secrets") as calls:
+        output.write_directory(str(tmp_path / "set"), files, stale=lambda _: False)
+    assert calls["find_secrets"] == len(files)
+    leaking = {**files, "services-02.json": '{"DbPassword": "hunter2hunter2"}\n'}
+    with pytest.raises(BackendError, match=r"services-02\.json"):
+        output.write_directory(str(tmp_path / "other"), leaking, stale=lambda _: False)
+    assert not (tmp_path / "other").exists(), "nothing of a refused set is written"
+
+
 # --- the collector pauses for a bounded command, and only for it -----------------------------
 
 

@@ -129,7 +129,7 @@ def policy_characters(graph: Graph, statements: list[dict[str, Any]]) -> int:
     """An upper bound of the policy document's size as IAM counts it (no whitespace)."""
     document = {"Version": POLICY_VERSION_TEXT, "Statement": _longest(graph, statements)}
     text = json.dumps(document, separators=(",", ":"))
-    return sum(1 for character in text if not character.isspace())
+    return len("".join(text.split()))  # str.split() cuts at exactly what isspace() is
 
 
 def _longest(graph: Graph, value: Any) -> Any:

@@ -94,6 +94,25 @@ class Wiring:
     # stack -> output -> the Ref it carries
     exported: dict[str, dict[str, Ref]] = field(default_factory=dict)
     _output_homes: list[str] | None = None
+    _nodes: dict[str, list[str]] = field(default_factory=dict)
+    _inputs: dict[str, list[str]] = field(default_factory=dict)
+
+    def nodes_of(self, stack: str) -> list[str]:
+        """The nodes a stack holds, in the graph's order."""
+        if not self._nodes:
+            for node in self.graph:
+                self._nodes.setdefault(self.home[node.logical_id], []).append(node.logical_id)
+        return self._nodes.get(stack, [])
+
+    def inputs_of(self, stack: str) -> list[str]:
+        """The deploy-time inputs a stack's nodes and outputs use, in the graph's order (asked
+        for twice per child: walking its nodes' values again was a tenth of a nested build)."""
+        if stack not in self._inputs:
+            values = [self.graph[name].props for name in self.nodes_of(stack)]
+            values += [output.value for output in self.outputs_of(stack)]
+            used = {item.name for item in deploy_time_values(values) if isinstance(item, Input)}
+            self._inputs[stack] = [name for name in self.graph.inputs if name in used]
+        return self._inputs[stack]
 
     def outputs_of(self, stack: str) -> list[GraphOutput]:
         """The graph's outputs a stack declares: each where all it refers to is, else the root."""
@@ -181,10 +200,6 @@ def render_nested(graph: Graph, output_format: str) -> dict[str, str]:
     return files
 
 
-def _nodes(graph: Graph, stack: str, home: Mapping[str, str]) -> list[str]:
-    return [node.logical_id for node in graph if home[node.logical_id] == stack]
-
-
 def _emit(
     template: Template, graph: Graph, nodes: list[str], translate: Translator
 ) -> dict[str, list[AWSObject]]:
@@ -205,6 +220,8 @@ def _order_local(graph: Graph, name: str, emitted: Mapping[str, list[AWSObject]]
         if target in emitted
         for resource in emitted[target]
     ]
+    if not waits_for:
+        return  # rendering a resource only to learn what it refers to, as in template.py
     for resource in emitted[name]:
         mentioned = set(referenced(resource.to_dict()))
         missing = [title for title in waits_for if title not in mentioned]
@@ -217,7 +234,7 @@ def _child(graph: Graph, stack: str, wiring: Wiring) -> Template:
         Description=f"paycompile: {graph.platform} ({graph.environment}), stack {stack}"
     )
     translate = Translator(graph, ChildSide(wiring, stack))
-    _emit(template, graph, _nodes(graph, stack, wiring.home), translate)
+    _emit(template, graph, wiring.nodes_of(stack), translate)
     _add_outputs(template, graph, stack, wiring, translate)
     for name, condition in sorted(translate.conditions.items()):
         template.add_condition(name, condition)
@@ -230,10 +247,10 @@ def _root(graph: Graph, wiring: Wiring, children: Mapping[str, Template]) -> Tem
         f"root of {len(children) + 1} stacks"
     )
     translate = Translator(graph, RootSide(wiring))
-    shared = _nodes(graph, wiring.shared, wiring.home)
+    shared = wiring.nodes_of(wiring.shared)
     emitted = _emit(template, graph, shared, translate)
     _add_outputs(template, graph, wiring.shared, wiring, translate)
-    root_inputs = _inputs_of(graph, shared, wiring.shared, wiring)
+    root_inputs = wiring.inputs_of(wiring.shared)
     for name in root_inputs:
         template.add_parameter(input_parameter(name, graph))
     for child in children:
@@ -245,14 +262,6 @@ def _root(graph: Graph, wiring: Wiring, children: Mapping[str, Template]) -> Tem
     for name, condition in sorted(translate.conditions.items()):
         template.add_condition(name, condition)
     return template
-
-
-def _inputs_of(graph: Graph, nodes: list[str], stack: str, wiring: Wiring) -> list[str]:
-    """The deploy-time inputs a stack's nodes and outputs use, in the graph's order."""
-    values = [graph[name].props for name in nodes]
-    values += [output.value for output in wiring.outputs_of(stack)]
-    used = {item.name for item in deploy_time_values(values) if isinstance(item, Input)}
-    return [name for name in graph.inputs if name in used]
 
 
 def _add_outputs(
@@ -281,7 +290,7 @@ def _add_links(template: Template, stack: str, wiring: Wiring) -> None:
         template.add_parameter(
             Parameter(name, Type="String", Description="Passed by the root stack")
         )
-    for name in _inputs_of(wiring.graph, _nodes(wiring.graph, stack, wiring.home), stack, wiring):
+    for name in wiring.inputs_of(stack):
         template.add_parameter(input_parameter(name, wiring.graph))
 
 
@@ -292,9 +301,9 @@ def _nested_stack(
     root_inputs: list[str],
     emitted: Mapping[str, list[AWSObject]],
 ) -> NestedStack:
-    nodes = _nodes(graph, stack, wiring.home)
+    nodes = wiring.nodes_of(stack)
     parameters = dict(wiring.passed.get(stack, {}))
-    for name in _inputs_of(graph, nodes, stack, wiring):
+    for name in wiring.inputs_of(stack):
         parameters[name] = CfnRef(name) if name in root_inputs else graph.inputs[name].default
     resource = NestedStack(
         stack,
