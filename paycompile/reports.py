@@ -13,13 +13,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from paycompile.compiler.graph import Graph, render_json
-from paycompile.compiler.rules import RULES, Rule
 from paycompile.errors import SpecIssue
 from paycompile.spec.policy import SPEC_POLICIES
+
+if TYPE_CHECKING:  # `validate` renders issues without loading the compiler and its rules
+    from paycompile.compiler.graph import Graph
+    from paycompile.compiler.rules import Rule
 
 ISSUE_FORMATS = ("text", "json", "github", "sarif")
 GRAPH_FORMATS = ("mermaid", "dot", "json")
@@ -199,6 +201,8 @@ def _artifact(source: str) -> dict[str, str]:
 
 def _rule_descriptors(cited: list[str]) -> list[dict[str, Any]]:
     """Every registered rule, the spec-form and file rules, then any other policy id cited."""
+    from paycompile.compiler.rules import RULES
+
     descriptors = [_registered_rule(rule) for rule in RULES.values()]
     descriptors += [_spec_policy(rule_id, *texts) for rule_id, texts in SPEC_POLICIES.items()]
     descriptors += [_spec_rule(rule_id, *texts) for rule_id, texts in _SPEC_RULES.items()]
@@ -288,6 +292,8 @@ def rules_table(rules: list[Rule], output_format: str) -> str:
 
 def graph_report(graph: Graph, output_format: str) -> str:
     if output_format == "json":
+        from paycompile.compiler.graph import render_json
+
         return render_json(graph)
     if output_format == "dot":
         lines = ["digraph paycompile {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
