@@ -207,6 +207,35 @@ def test_a_set_is_scanned_once_per_file_and_refused_whole(tmp_path: Path) -> Non
     assert not (tmp_path / "other").exists(), "nothing of a refused set is written"
 
 
+# --- no work repeated per call: no pattern compiled, no pydantic schema built twice ----------
+
+
+def test_a_second_build_compiles_no_pattern_and_builds_no_schema() -> None:
+    """Whatever a load, a compile, a render and a secret scan need is made once per process:
+    a pattern built per call (an f-string regex) or a model or TypeAdapter made inside a
+    function would show up here as a second build's work."""
+    pytest.importorskip("troposphere")
+    import re._compiler as pattern_compiler
+
+    from pydantic._internal._generate_schema import GenerateSchema
+
+    from paycompile.backends.cfn.template import BACKEND
+    from paycompile.scan import find_secrets
+
+    def build() -> None:
+        spec = paycompile.load_spec_text(REFERENCE_SPEC.read_text(), str(REFERENCE_SPEC))
+        for text in BACKEND.render_set(paycompile.compile_spec(spec), "json").values():
+            assert find_secrets(text) == []
+
+    build()
+    with (
+        _counting(pattern_compiler, "compile") as patterns,
+        _counting(GenerateSchema, "generate_schema") as schemas,
+    ):
+        build()
+    assert (patterns, schemas) == (Counter(), Counter())
+
+
 # --- the collector pauses for a bounded command, and only for it -----------------------------
 
 

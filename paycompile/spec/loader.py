@@ -211,7 +211,10 @@ def _same_mistake(issue: SpecIssue) -> tuple[tuple[str, str], tuple[str, int, in
 
 
 def _unprefixed(path: str) -> str:
-    return re.sub(r"^overrides\.[^.\[]+\.", "", path)
+    return _OVERRIDE_PREFIX.sub("", path)
+
+
+_OVERRIDE_PREFIX = re.compile(r"^overrides\.[^.\[]+\.")
 
 
 def parse_document(text: str | bytes, filename: str) -> PosDict:
