@@ -410,21 +410,23 @@ def _create_alarms(platform: NestedPlatform) -> None:
 def test_cutover_of_a_service_in_a_child(
     platform: NestedPlatform, created: tuple[StackResult, Recorded, list[str]]
 ) -> None:
-    """After the update above, pay's release waits on blue; `--cutover` finds pay's machine in
-    the second child, runs it, and blue takes the rule's traffic."""
+    """pay's release goes to its idle colour (blue after the update above; green when this
+    test runs alone); `--cutover` finds pay's machine in the second child, runs it, and the
+    idle colour takes the rule's traffic."""
     pay = platform.physical(platform.children()["Services02"])
-    blue, green = pay["PayBlueTg"], pay["PayGreenTg"]
+    weights = platform.rule_weights(pay["PayRule"])
+    idle, live = sorted(weights, key=weights.__getitem__)
     _create_alarms(platform)
-    # What blue's tasks would do once ECS starts them (moto starts none): register.
+    # What the idle colour's tasks would do once ECS starts them (moto starts none): register.
     platform.client("elbv2").register_targets(
-        TargetGroupArn=blue, Targets=[{"Id": "10.0.1.10"}, {"Id": "10.0.2.10"}]
+        TargetGroupArn=idle, Targets=[{"Id": "10.0.1.10"}, {"Id": "10.0.2.10"}]
     )
     result = platform.deploy(images={"pay": RELEASE}, cutover=True)
 
     (cutover,) = result.cutovers
     assert (cutover.service, cutover.status) == ("pay", "SUCCEEDED"), cutover
     assert cutover.execution_arn.split(":")[6] == pay["PayCutover"].split(":")[-1]
-    assert platform.rule_weights(pay["PayRule"]) == {blue: 100, green: 0}
+    assert platform.rule_weights(pay["PayRule"]) == {idle: 100, live: 0}
 
 
 def test_destroy_lists_the_childrens_resources_and_refuses_their_data_loss(
