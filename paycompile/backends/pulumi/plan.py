@@ -40,6 +40,8 @@ SECRET_MASK = "[secret]"
 # Pulumi's wire marker for a secret value: {SECRET_SIGNATURE_KEY: SECRET_SIGNATURE, "value": ...}.
 SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+# A JSON text holds no raw newline inside a value: every line break in it is indentation.
+ITEM_INDENT = "    "  # an item of the plan's `resources`, at indent 2
 _RUN_LOCK = threading.Lock()  # the Pulumi runtime's settings are process-wide
 
 __all__ = ["BACKEND", "MOCK_ACCOUNT", "PulumiBackend", "capture", "mask"]
@@ -76,7 +78,9 @@ class RecordingMonitor(MockMonitor):
             "options": _options(request),
             "answered": self.aws.identities.pop(key),
         }
-        return json.dumps(resource, indent=2, sort_keys=True)
+        # Indented as an item of the plan's `resources`: the plan is joined from these as they are.
+        text = json.dumps(resource, indent=2, sort_keys=True)
+        return ITEM_INDENT + text.replace("\n", "\n" + ITEM_INDENT)
 
 
 def _dependencies(request: Any) -> dict[str, list[str]]:
@@ -263,8 +267,9 @@ class PulumiBackend:
 
 
 def plan_text(graph: Graph, recorded: list[str], outputs: dict[str, Any]) -> str:
-    """The plan's JSON (sorted keys, indent 2), its resources joined from their recorded texts:
-    `resources` sorts last, so the rest is dumped whole and the list follows it."""
+    """The plan's JSON (sorted keys, indent 2) joined in one step from its recorded resources:
+    `resources` sorts last, so the rest is dumped whole and the list follows it. At 200
+    services the plan is 13 MB of text: one copy is made, not one per concatenation."""
     head = json.dumps(
         {
             "environment": graph.environment,
@@ -274,12 +279,14 @@ def plan_text(graph: Graph, recorded: list[str], outputs: dict[str, Any]) -> str
         },
         indent=2,
         sort_keys=True,
-    )
+    ).removesuffix("\n}")
     if not recorded:
-        return head[: -len("\n}")] + ',\n  "resources": []\n}\n'
-    # JSON text holds no raw newline inside a value: every line break is indentation.
-    items = ",\n".join("    " + text.replace("\n", "\n    ") for text in recorded)
-    return head[: -len("\n}")] + ',\n  "resources": [\n' + items + "\n  ]\n}\n"
+        return head + ',\n  "resources": []\n}\n'
+    parts = [head, ',\n  "resources": [\n']
+    for text in recorded:
+        parts += (text, ",\n")
+    parts[-1] = "\n  ]\n}\n"
+    return "".join(parts)
 
 
 BACKEND = PulumiBackend()
