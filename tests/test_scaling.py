@@ -475,3 +475,43 @@ def test_the_pulumi_runtime_holds_one_node_s_rpcs_at_a_time(
     assert len(held) == len(list(graph))
     # Kept, it grew by every registration (210 before the last node here); dropped, one node's.
     assert max(held) <= 10, max(held)
+
+
+def test_the_pulumi_plan_freezes_the_imported_heap_for_its_run_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """During the run the objects alive before it are frozen (out of the cycle collector's
+    count, so full collections come sooner); after it, and after a failed run, nothing is;
+    a caller's own freeze is left alone."""
+    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
+
+    frozen: list[int] = []
+    register = plan.register
+
+    def registering(node: Any, translate: Any) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return register(node, translate)
+
+    monkeypatch.setattr(plan, "register", registering)
+    before = gc.get_freeze_count()
+    assert before == 0
+    plan.capture(paycompile.compile_spec(_spec_with(1)))
+    assert frozen and min(frozen) > 1000 and gc.get_freeze_count() == 0
+
+    def failing(node: Any, translate: Any) -> Any:
+        raise RuntimeError("a node that cannot register")
+
+    monkeypatch.setattr(plan, "register", failing)
+    graph = paycompile.compile_spec(_spec_with(1))
+    with pytest.raises(Exception, match="cannot register"):
+        plan.capture(graph)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        theirs = gc.get_freeze_count()
+        with pytest.raises(Exception, match="cannot register"):
+            plan.capture(graph)
+        # Still theirs (a frozen object freed meanwhile leaves the count), not unfrozen by us.
+        assert gc.get_freeze_count() > theirs // 2
+    finally:
+        gc.unfreeze()

@@ -21,6 +21,7 @@ mock monitor's copy of its inputs is dropped then.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import linecache
 import threading
@@ -159,6 +160,7 @@ def _run(
     def program() -> pulumi.Output[None]:
         return pulumi.Output.from_input(collect())
 
+    frozen = _freeze_imported_heap()
     try:
         pulumi.runtime.reset_options(project=graph.platform, stack=graph.environment)
         pulumi.runtime.set_mocks(
@@ -173,7 +175,23 @@ def _run(
         # Pulumi reads the source of every frame above each resource it registers (its stack
         # trace), which leaves about 7 MB of source lines in `linecache` for nothing to read.
         linecache.clearcache()
+        if frozen:
+            gc.unfreeze()
     return outputs
+
+
+def _freeze_imported_heap() -> bool:
+    """Moves every object alive before the run (the imports, the graph) out of the cycle
+    collector's reach, unless the caller froze some already: Python runs a full collection
+    only when a quarter as many objects as the old generation holds have survived into it, and
+    with the imports counted (about 415,000 objects at 200 services) the resources let go waited
+    for about 100,000 more. Frozen, full collections come sooner and walk only the run's objects
+    (3 MB less at 200 services)."""
+    if gc.get_freeze_count():
+        return False
+    gc.freeze()
+    gc.collect()  # walks only what is not frozen: the old generation's count starts from it
+    return True
 
 
 async def _paced_program(graph: Graph, inputs: dict[str, str] | None) -> dict[str, Any]:
