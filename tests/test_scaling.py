@@ -453,30 +453,6 @@ def test_the_pulumi_plan_leaves_no_source_lines_cached() -> None:
     assert pulumi.runtime.resource.__file__ not in linecache.cache
 
 
-def test_the_pulumi_runtime_holds_one_node_s_rpcs_at_a_time(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Pulumi's runtime keeps every RPC it started until the program ends (`rpc_manager.rpcs`,
-    not its public API); the plan drops the finished ones after each node. If a Pulumi release
-    moves the list, this fails (the plan itself then just keeps them)."""
-    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
-    from pulumi.runtime import settings
-
-    held: list[int] = []
-    register = plan.register
-
-    def registering(node: Any, translate: Any) -> Any:
-        held.append(len(settings.SETTINGS.rpc_manager.rpcs))
-        return register(node, translate)
-
-    monkeypatch.setattr(plan, "register", registering)
-    graph = paycompile.compile_spec(_spec_with(3))
-    plan.capture(graph)
-    assert len(held) == len(list(graph))
-    # Kept, it grew by every registration (210 before the last node here); dropped, one node's.
-    assert max(held) <= 10, max(held)
-
-
 def test_the_pulumi_plan_freezes_the_imported_heap_for_its_run_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

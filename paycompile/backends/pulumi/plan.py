@@ -29,7 +29,6 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import resource_cycle_breaker
-from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockMonitor
 
 from paycompile.backends.pulumi.mocks import MOCK_ACCOUNT, AwsMocks
@@ -209,7 +208,6 @@ async def _paced_program(graph: Graph, inputs: dict[str, str] | None) -> dict[st
         await asyncio.gather(*(each.urn.future() for each in registered.everything()))
         for resource in registered.everything():
             _forget_dependencies(resource)
-        _forget_finished_rpcs()
         outputs.update(await _read(readable.get(index, []), translate))
         for done in releases.get(index, ()):
             del translate.registered[done]
@@ -231,25 +229,6 @@ def _forget_dependencies(resource: pulumi.Resource) -> None:
     them: kept, the sets held every resource a kept one depended on, transitively, to the end.
     """
     vars(resource).pop(resource_cycle_breaker._DEPENDENCIES_PROPERTY, None)
-
-
-def _forget_finished_rpcs() -> None:
-    """Drops the runtime's finished RPCs from its list of those to wait for at the end.
-
-    Pulumi's runtime keeps every RPC it started (`rpc_manager.rpcs`, each a task with its
-    result) until the program ends, when it awaits them one by one; an RPC that failed has
-    recorded its error on the manager already (`unhandled_exception`, raised after that wait),
-    so a finished one is awaited for nothing. About 6 MB at 200 services. The list is not
-    Pulumi's public API: if a release moves it, nothing is dropped (and tests/test_scaling.py
-    fails), rather than the plan."""
-    manager = getattr(pulumi_settings.SETTINGS, "rpc_manager", None)
-    rpcs = getattr(manager, "rpcs", None)
-    if isinstance(rpcs, list):
-        rpcs[:] = [rpc for rpc in rpcs if not _finished(rpc)]
-
-
-def _finished(rpc: Any) -> bool:
-    return isinstance(rpc, asyncio.Future) and rpc.done()
 
 
 async def _value(value: Any) -> Any:
