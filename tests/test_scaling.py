@@ -295,25 +295,27 @@ def test_the_pulumi_plan_registers_one_node_at_a_time(monkeypatch: pytest.Monkey
 
 
 def test_the_pulumi_plan_lets_a_node_go_only_after_its_last_reader() -> None:
+    """Every node is let go once, never before a later node or a stack output reads it."""
     plan = pytest.importorskip("paycompile.backends.pulumi.plan")
-    from paycompile.compiler.graph import Ref, deploy_time_values
 
     graph = paycompile.compile_spec(_spec_with(3))
     order = {node.logical_id: index for index, node in enumerate(graph)}
-    released = {
-        logical_id: index for index, names in plan._releases(graph).items() for logical_id in names
-    }
-    exported = {
-        value.target
-        for output in graph.outputs
-        for value in deploy_time_values(output.value)
-        if isinstance(value, Ref)
-    }
-    assert exported and not exported & released.keys()
-    assert released.keys() | exported == order.keys()
+    releases = plan._releases(graph)
+    released = [logical_id for names in releases.values() for logical_id in names]
+    assert sorted(released) == sorted(order)
+    at = {logical_id: index for index, names in releases.items() for logical_id in names}
     for node in graph:
         for target in {ref.target for ref in node.references()} | set(node.depends_on):
-            assert released.get(target, len(order)) >= order[node.logical_id], (target, node)
+            assert at[target] >= order[node.logical_id], (target, node)
+    read_at = {
+        output.name: index
+        for index, outputs in plan._readable_outputs(graph).items()
+        for output in outputs
+    }
+    for output in graph.outputs:
+        targets = plan._targets(output)
+        assert read_at[output.name] == max((order[t] for t in targets), default=-1), output.name
+        assert all(at[target] >= read_at[output.name] for target in targets), output.name
 
 
 def test_a_pulumi_build_keeps_collecting_while_it_plans(
@@ -335,3 +337,186 @@ def test_a_pulumi_build_keeps_collecting_while_it_plans(
     out = tmp_path / "plan.json"
     assert main(["build", str(REFERENCE_SPEC), "--backend", "pulumi", "-o", str(out)]) == 0
     assert seen and all(seen) and out.exists()
+
+
+# --- the Pulumi plan's peak at 200 services: what stays referenced once a node is done --------
+
+
+def test_a_pulumi_resource_let_go_is_freed_before_the_plan_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node's resources are freed once no later node and no stack output still to be read
+    needs them (checked at four points of the run). Pulumi's cycle check kept, on every
+    resource, the resources it depended on, so a service kept for a later reader held its task
+    definition, roles and policies; and the resources a stack output read were all kept to the
+    end (with the first, about 80 MB at 200 services)."""
+    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
+    import weakref
+
+    from paycompile.compiler.graph import Ref, deploy_time_values
+
+    graph = paycompile.compile_spec(_spec_with(3))
+    nodes = list(graph)
+    order = {node.logical_id: index for index, node in enumerate(nodes)}
+    needed = dict(order)  # node -> the last position that needs it
+    for index, node in enumerate(nodes):
+        for target in {ref.target for ref in node.references()} | set(node.depends_on):
+            needed[target] = index
+    for output in graph.outputs:
+        targets = {v.target for v in deploy_time_values(output.value) if isinstance(v, Ref)}
+        for target in targets:
+            needed[target] = max(needed[target], *(order[t] for t in targets))
+    made: dict[str, list[weakref.ref[Any]]] = {}
+    alive: dict[int, list[str]] = {}
+    register = plan.register
+
+    def registering(node: Any, translate: Any) -> Any:
+        index = order[node.logical_id]
+        if index in {len(nodes) // 4, len(nodes) // 2, 3 * len(nodes) // 4, len(nodes) - 1}:
+            gc.collect()
+            # Let go of after the node before (the plan's loop still holds its last resource).
+            alive[index] = [
+                logical_id
+                for logical_id, last in needed.items()
+                if last < index - 1 and any(each() is not None for each in made[logical_id])
+            ]
+        registered = register(node, translate)
+        made[node.logical_id] = [weakref.ref(each) for each in registered.everything()]
+        return registered
+
+    monkeypatch.setattr(plan, "register", registering)
+    plan.capture(graph)
+    assert len(made) == len(nodes) and len(alive) == 4
+    assert alive == {index: [] for index in alive}
+
+
+def test_pulumi_still_keeps_dependencies_where_the_plan_drops_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plan drops a registered resource's dependency set by the attribute name Pulumi's
+    cycle check uses (a private one): if a Pulumi release renames or moves it, this fails,
+    rather than the plan's peak silently growing back by the resources the sets hold."""
+    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
+    import pulumi
+    from pulumi.runtime import resource_cycle_breaker
+
+    name = resource_cycle_breaker._DEPENDENCIES_PROPERTY
+    before: list[Any] = []
+    after: list[bool] = []
+    forget = plan._forget_dependencies
+
+    def forgetting(resource: Any) -> None:
+        before.append(getattr(resource, name, None))
+        forget(resource)
+        after.append(hasattr(resource, name))
+
+    monkeypatch.setattr(plan, "_forget_dependencies", forgetting)
+    plan.capture(paycompile.compile_spec(paycompile.load_spec(str(REFERENCE_SPEC))))
+    kept = [deps for deps in before if deps]
+    assert kept, f"Pulumi no longer keeps a resource's dependencies as {name!r}"
+    assert all(isinstance(each, pulumi.Resource) for deps in kept for each in deps)
+    assert not any(after)
+
+
+def test_the_pulumi_plan_keeps_each_registration_as_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the plan holds per resource to the end is its JSON text: no dict of its inputs is
+    left in the mocks, and the mock monitor's copy of each answer (inputs echoed) is emptied;
+    nothing reads it back (no `getResource` invoke)."""
+    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
+
+    monitors: list[Any] = []
+    invoked: list[str] = []
+    init, invoke = plan.RecordingMonitor.__init__, plan.RecordingMonitor.Invoke
+
+    def keeping(monitor: Any, mocks: Any) -> None:
+        init(monitor, mocks)
+        monitors.append(monitor)
+
+    def invoking(monitor: Any, request: Any) -> Any:
+        invoked.append(request.tok)
+        return invoke(monitor, request)
+
+    monkeypatch.setattr(plan.RecordingMonitor, "__init__", keeping)
+    monkeypatch.setattr(plan.RecordingMonitor, "Invoke", invoking)
+    graph = paycompile.compile_spec(paycompile.load_spec(str(REFERENCE_SPEC)))
+    captured = plan.capture(graph)
+    (monitor,) = monitors
+    assert len(monitor.recorded) == len(captured["resources"]) > len(list(graph))
+    assert all(isinstance(text, str) for text in monitor.recorded.values())
+    assert monitor.aws.inputs == {} and monitor.aws.identities == {}
+    assert [r.state for r in monitor.resources.values() if r.state] == []
+    assert invoked and "pulumi:pulumi:getResource" not in invoked
+
+
+def test_the_pulumi_plan_text_is_the_json_of_the_plan() -> None:
+    """Joined from each registration's text, the plan is still `json.dumps` of the whole plan,
+    byte for byte (sorted keys, indent 2)."""
+    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
+    import json
+
+    graph = paycompile.compile_spec(paycompile.load_spec(str(REFERENCE_SPEC)))
+    whole = {
+        "platform": graph.platform,
+        "environment": graph.environment,
+        "region": graph.region,
+        **plan.capture(graph),
+    }
+    text = plan.BACKEND.render(graph, "json")
+    assert text == json.dumps(whole, indent=2, sort_keys=True) + "\n"
+    assert plan.plan_text(graph, [], {}) == (
+        json.dumps({**whole, "outputs": {}, "resources": []}, indent=2, sort_keys=True) + "\n"
+    )
+
+
+def test_the_pulumi_plan_leaves_no_source_lines_cached() -> None:
+    """Pulumi reads the source of every frame above each resource it registers (its stack
+    trace); the plan empties `linecache` after its run (about 7 MB)."""
+    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
+    import linecache
+
+    import pulumi.runtime.resource
+
+    plan.capture(paycompile.compile_spec(_spec_with(1)))
+    assert pulumi.runtime.resource.__file__ not in linecache.cache
+
+
+def test_the_pulumi_plan_freezes_the_imported_heap_for_its_run_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """During the run the objects alive before it are frozen (out of the cycle collector's
+    count, so full collections come sooner); after it, and after a failed run, nothing is;
+    a caller's own freeze is left alone."""
+    plan = pytest.importorskip("paycompile.backends.pulumi.plan")
+
+    frozen: list[int] = []
+    register = plan.register
+
+    def registering(node: Any, translate: Any) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return register(node, translate)
+
+    monkeypatch.setattr(plan, "register", registering)
+    before = gc.get_freeze_count()
+    assert before == 0
+    plan.capture(paycompile.compile_spec(_spec_with(1)))
+    assert frozen and min(frozen) > 1000 and gc.get_freeze_count() == 0
+
+    def failing(node: Any, translate: Any) -> Any:
+        raise RuntimeError("a node that cannot register")
+
+    monkeypatch.setattr(plan, "register", failing)
+    graph = paycompile.compile_spec(_spec_with(1))
+    with pytest.raises(Exception, match="cannot register"):
+        plan.capture(graph)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        theirs = gc.get_freeze_count()
+        with pytest.raises(Exception, match="cannot register"):
+            plan.capture(graph)
+        # Still theirs (a frozen object freed meanwhile leaves the count), not unfrozen by us.
+        assert gc.get_freeze_count() > theirs // 2
+    finally:
+        gc.unfreeze()
