@@ -274,6 +274,13 @@ PUBLIC_PULUMI = {
     "pulumi_random",
 }
 INTERNALS = re.compile(r"_sync_await|run_pulumi_func|settings\.ROOT|\bSETTINGS\b|pulumi[\w.]*\._\w")
+# The one exception, for memory: the offline plan drops the dependency sets Pulumi's cycle check
+# keeps on registered resources (docs/performance.md); without the name it drops nothing, and
+# tests/test_scaling.py::test_pulumi_still_keeps_dependencies_where_the_plan_drops_them fails.
+ALLOWED_INTERNALS = [
+    "plan.py: from pulumi.runtime.resource_cycle_breaker",
+    "plan.py: _DEPENDENCIES_PROPERTY",
+]
 
 
 def test_the_backend_uses_only_the_public_pulumi_api() -> None:
@@ -292,7 +299,7 @@ def test_the_backend_uses_only_the_public_pulumi_api() -> None:
                     if a.name.startswith("pulumi") and a.name not in PUBLIC_PULUMI
                 ]
         found += [f"{path.name}: {m.group()}" for m in INTERNALS.finditer(source)]
-    assert found == []
+    assert found == ALLOWED_INTERNALS
 
 
 def test_the_pinned_pulumi_range_starts_at_what_the_suite_runs() -> None:
