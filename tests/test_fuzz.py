@@ -7,7 +7,7 @@ Any other exception (a KeyError in the loader, a RuleViolation the model should 
 prevented, a RecursionError) fails the test.
 
 Size: these are big fuzz runs sized by their own setting, not by the hypothesis profile:
-PAYCOMPILE_FUZZ_EXAMPLES cases per test (default 3000, so 9000 in all; about a minute of
+PAYCOMPILE_FUZZ_EXAMPLES cases per test (default 2000, so 6000 in all; about forty seconds of
 one worker under `make test`, most of it compiling and rendering the mutations of the reference
 that stay valid). Set it lower for a quick local run, higher for a soak.
 """
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import paycompile
 from paycompile.errors import SpecError
 
-FUZZ_EXAMPLES = int(os.environ.get("PAYCOMPILE_FUZZ_EXAMPLES", "3000"))
+FUZZ_EXAMPLES = int(os.environ.get("PAYCOMPILE_FUZZ_EXAMPLES", "2000"))
 fuzz_settings = settings(
     max_examples=FUZZ_EXAMPLES,
     deadline=None,
