@@ -36,10 +36,10 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # For a property test whose every example renders a whole platform through a backend and then
-# an outside judge or the other backend (up to several seconds per example): a sixth of the
-# profile's examples (25 in CI), so that `make test` keeps its time budget. The strategies still
-# reach the spec's bounds; `make thorough` runs a sixth of its 500 (83), with random seeds.
-COSTLY = settings(max_examples=max(5, settings.default.max_examples // 6))
+# an outside judge or the other backend (up to several seconds per example): an eighth of the
+# profile's examples (18 in CI), so that `make test` keeps its time budget. The strategies still
+# reach the spec's bounds; `make thorough` runs an eighth of its 500 (62), with random seeds.
+COSTLY = settings(max_examples=max(5, settings.default.max_examples // 8))
 # For a property test whose every example renders two whole platforms (before and after an
 # edit) and compares them: a third of the profile's examples (50 in CI, 166 under thorough).
 TWO_PLATFORMS = settings(max_examples=max(5, settings.default.max_examples // 3))
