@@ -190,6 +190,29 @@ def test_a_nested_set_renders_only_resources_that_wait_to_order_them() -> None:
     assert len(rendered) - nested_stacks < (resources - nested_stacks) / 4
 
 
+def test_a_nested_set_walks_each_nodes_values_once_for_its_inputs() -> None:
+    """A child's deploy-time inputs are read twice (its parameters, and the root's stack
+    resource that passes them); its nodes' values are walked for them once."""
+    pytest.importorskip("troposphere")
+    from paycompile.backends.cfn import stacks, template
+
+    graph = paycompile.compile_spec(_spec_with(LARGE // 3))
+    walked: Counter[int] = Counter()
+    original = stacks.deploy_time_values
+
+    def spy(value: Any) -> Any:
+        if isinstance(value, list):
+            walked.update(id(item) for item in value)
+        return original(value)
+
+    stacks.deploy_time_values = spy  # type: ignore[assignment]
+    try:
+        assert len(template.BACKEND.render_set(graph, "json")) > 2
+    finally:
+        stacks.deploy_time_values = original  # type: ignore[assignment]
+    assert {walked[id(node.props)] for node in graph} == {1}
+
+
 # --- output: every file of a set is scanned for secrets once, all before any is written ------
 
 
